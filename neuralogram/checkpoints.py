@@ -1,0 +1,132 @@
+"""Saving, exporting and loading checkpoints; the registry of shipped models in ``data/models``.
+
+A checkpoint is a plain dict of tensors, numbers and strings, loaded with ``torch.load(weights_only=True)``,
+so a file that tries to run pickled code is refused. Its ``config`` must match its weights: a mismatch is
+reported naming both.
+
+Book: ``book/05_model.ipynb``.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import torch
+
+from .cache import atomic_path
+from .model import ModelConfig, NeuralogramNet
+
+__all__ = ["FORMAT", "models_dir", "available_models", "load_model", "save_checkpoint", "read_checkpoint",
+           "export_model", "model_hash"]
+
+FORMAT = "neuralogram-checkpoint-v1"
+
+
+def models_dir() -> Path:
+    """``$NEURALOGRAM_MODELS`` or the ``data/models`` folder of this checkout."""
+    env = os.environ.get("NEURALOGRAM_MODELS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "data" / "models"
+
+
+def available_models() -> list[str]:
+    """Names of the shipped checkpoints (``data/models/NAME.pt``), sorted.
+
+    Book: ``book/05_model.ipynb``.
+    """
+    d = models_dir()
+    return sorted(p.stem for p in d.glob("*.pt")) if d.is_dir() else []
+
+
+def save_checkpoint(path, payload: dict) -> Path:
+    """Write a checkpoint dict atomically (temporary file, then rename)."""
+    payload = dict(payload)
+    payload.setdefault("format", FORMAT)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return Path(path)
+
+
+def read_checkpoint(path) -> dict:
+    """Load a checkpoint dict safely; clear errors for missing, truncated, foreign or unsafe files."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(f"{path}: refused to load: the file holds pickled objects other than tensors and "
+                         f"plain data (weights_only=True) — it may try to run code. ({str(err).splitlines()[0]})") from None
+    except (RuntimeError, EOFError, OSError) as err:
+        raise ValueError(f"{path}: truncated or corrupt checkpoint ({str(err).splitlines()[0]})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a neuralogram checkpoint (expected format {FORMAT!r})")
+    return ckpt
+
+
+def _build(ckpt: dict, source: str) -> NeuralogramNet:
+    try:
+        config = ModelConfig(**ckpt["config"])
+    except TypeError as err:
+        raise ValueError(f"{source}: invalid model config {ckpt.get('config')} ({err})") from None
+    model = NeuralogramNet(config)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
+    expected = model.state_dict()
+    problems = []
+    for k, v in expected.items():
+        if k not in state:
+            problems.append(f"missing {k}")
+        elif tuple(state[k].shape) != tuple(v.shape):
+            problems.append(f"{k}: checkpoint {tuple(state[k].shape)} vs config {tuple(v.shape)}")
+    problems += [f"unexpected {k}" for k in state if k not in expected]
+    if problems:
+        raise ValueError(f"{source}: the weights do not match the config {config.to_dict()}: "
+                         + "; ".join(problems[:6]) + (" ..." if len(problems) > 6 else ""))
+    labels = ckpt.get("label_names", [])
+    if len(labels) != config.n_classes:
+        raise ValueError(f"{source}: {len(labels)} label names but config.n_classes = {config.n_classes}")
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def load_model(name_or_path, *, device: str | torch.device = "cpu"):
+    """Load a shipped model by name (see :func:`available_models`) or any checkpoint file.
+
+    Returns
+    -------
+    model : NeuralogramNet (in eval mode)
+    info : dict
+        ``name``, ``label_names``, ``label_mids``, ``config`` (dict), ``metrics``, ``train`` (how it was
+        made) and ``hash`` (of the weights, for cache keys).
+
+    Book: ``book/05_model.ipynb``.
+    """
+    p = Path(name_or_path)
+    if not p.suffix and not p.exists():
+        p = models_dir() / f"{name_or_path}.pt"
+        if not p.is_file():
+            raise ValueError(f"unknown model {name_or_path!r}; available: {available_models()}")
+    ckpt = read_checkpoint(p)
+    model = _build(ckpt, str(p)).to(device)
+    info = {k: ckpt.get(k) for k in ("label_names", "label_mids", "config", "metrics", "train")}
+    info["name"] = p.stem
+    info["path"] = str(p)
+    info["hash"] = model_hash(model)
+    return model, info
+
+
+def model_hash(model: torch.nn.Module, length: int = 12) -> str:
+    """A short hash of a model's weights and buffers (a cache key that changes when the model does)."""
+    import hashlib
+    h = hashlib.sha256()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().float().numpy().tobytes())
+    return h.hexdigest()[:length]
+
+
+def export_model(ckpt: dict, path, *, half: bool = True) -> Path:
+    """Write a shipped model: weights (float16 when ``half``, halving the file) and metadata, no optimizer."""
+    keep = {k: ckpt[k] for k in ("config", "label_names", "label_mids", "metrics", "train") if k in ckpt}
+    sd = {k: (v.half() if half and v.is_floating_point() else v) for k, v in ckpt["state_dict"].items()}
+    return save_checkpoint(path, {**keep, "state_dict": sd, "dtype": "float16" if half else "float32"})

@@ -1,0 +1,335 @@
+"""Training the VGG on a packed corpus: Adam, per-epoch mAP, atomic checkpoints, exact resume, DDP.
+
+Run it from the command line (``neuralogram train --help``); one process on CPU or one GPU, or several
+processes with ``torchrun --nproc_per_node N -m neuralogram train ...`` (DistributedDataParallel; gloo on
+CPU, NCCL on GPUs).
+
+Book: ``book/05_model.ipynb``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+
+from .cache import atomic_path
+from .checkpoints import export_model, read_checkpoint, save_checkpoint
+from .model import ModelConfig, NeuralogramNet, count_flops, loss_fn
+from .store import CropDataset, PackedStore, balanced_sampler
+
+__all__ = ["train", "evaluate", "average_precision", "mean_average_precision", "chance_map", "write_card",
+           "register_cli"]
+
+
+# ---------------------------------------------------------------------------------------------- metrics
+def average_precision(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per-class average precision (NaN for classes without a positive example).
+
+    Parameters
+    ----------
+    scores, labels : np.ndarray [shape=(n_clips, n_classes)]
+
+    Book: ``book/05_model.ipynb``.
+    """
+    from sklearn.metrics import average_precision_score
+
+    scores, labels = np.asarray(scores, np.float64), np.asarray(labels)
+    if scores.shape != labels.shape:
+        raise ValueError(f"scores {scores.shape} and labels {labels.shape} differ in shape")
+    ap = np.full(labels.shape[1], np.nan)
+    for k in range(labels.shape[1]):
+        if labels[:, k].any():
+            ap[k] = average_precision_score(labels[:, k], scores[:, k])
+    return ap
+
+
+def mean_average_precision(scores, labels) -> float:
+    """mAP: the mean of :func:`average_precision` over classes that have positives."""
+    return float(np.nanmean(average_precision(scores, labels)))
+
+
+def chance_map(labels: np.ndarray) -> float:
+    """The mAP a random ranking gets in expectation: the mean prevalence of each class with positives."""
+    labels = np.asarray(labels)
+    prev = labels.mean(0)
+    return float(prev[labels.any(0)].mean())
+
+
+@torch.no_grad()
+def evaluate(model: NeuralogramNet, dataset: CropDataset, *, batch_size: int = 64, device="cpu") -> dict:
+    """Loss, mAP, per-class AP and the chance level of ``model`` on a (fixed-crop) dataset.
+
+    Book: ``book/05_model.ipynb``.
+    """
+    model.eval()
+    scores, targets, losses = [], [], []
+    for spec, target in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+        logits = model(spec.to(device))
+        losses.append(float(loss_fn(logits, target.to(device), model.config.loss)) * len(spec))
+        scores.append(model.output_activation(logits).cpu().numpy())
+        targets.append(target.numpy())
+    S, Y = np.concatenate(scores), np.concatenate(targets)
+    ap = average_precision(S, Y)
+    return {"loss": sum(losses) / len(Y), "mAP": float(np.nanmean(ap)), "chance_mAP": chance_map(Y),
+            "per_class_AP": [None if math.isnan(a) else round(float(a), 4) for a in ap], "n_eval": int(len(Y))}
+
+
+# ---------------------------------------------------------------------------------------------- DDP
+def _dist_setup():
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, False
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    dist.init_process_group(backend=backend)
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    return dist.get_rank(), dist.get_world_size(), True
+
+
+def _param_checksum(model) -> float:
+    return float(sum(p.detach().double().sum() for p in model.parameters()))
+
+
+# ---------------------------------------------------------------------------------------------- training
+def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, loss: str = "mse",
+          epochs: int = 10, batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 0.0, seed: int = 0,
+          resume: bool = False, balanced: bool = False, steps_per_epoch: int | None = None,
+          num_workers: int = 0, device: str | None = None, export: str | None = None,
+          command: str | None = None, progress: bool = True) -> dict:
+    """Train a :class:`~neuralogram.model.NeuralogramNet` on a packed corpus.
+
+    Parameters
+    ----------
+    corpus : str or Path or PackedStore
+        The packed corpus (its ``train`` split trains, its ``eval`` split evaluates after every epoch).
+    out_dir : str or Path
+        Receives ``last.pt`` (the full training state, written atomically every epoch) and
+        ``metrics.jsonl`` (one line per epoch).
+    embedding_size, width, loss
+        See :class:`~neuralogram.model.ModelConfig`.
+    epochs, batch_size, lr, weight_decay, seed
+        Adam's settings; ``batch_size`` is per process.
+    resume : bool
+        Continue from ``out_dir/last.pt``. On CPU the result is bit-identical to an uninterrupted run: data
+        order, crops and dropout are all drawn from RNGs restored from the checkpoint.
+    balanced : bool
+        Draw training clips with :func:`~neuralogram.store.balanced_sampler` instead of uniformly.
+    steps_per_epoch : int, optional
+        Cap the number of batches per epoch (for quick runs).
+    export : str, optional
+        After the last epoch, write a shipped model (float16 weights, no optimizer) and its model card there.
+
+    Returns
+    -------
+    dict
+        The last epoch's metrics.
+
+    Book: ``book/05_model.ipynb``.
+    """
+    rank, world, distributed = _dist_setup()
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    store = corpus if isinstance(corpus, PackedStore) else PackedStore(corpus)
+    out_dir = Path(out_dir)
+    if rank == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    train_ds = CropDataset(store, split="train", random_crop=True, seed=seed)
+    eval_ds = CropDataset(store, split="eval", random_crop=False)
+
+    torch.manual_seed(seed)
+    config = ModelConfig(n_classes=store.n_classes, embedding_size=embedding_size, width=width, loss=loss)
+    model = NeuralogramNet(config).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    start_epoch, history = 0, []
+    ckpt_path = out_dir / "last.pt"
+    if resume and ckpt_path.is_file():
+        ckpt = read_checkpoint(ckpt_path)
+        if ckpt["config"] != config.to_dict():
+            raise ValueError(f"--resume: {ckpt_path} was trained with config {ckpt['config']}, "
+                             f"but this run asks for {config.to_dict()}")
+        if list(ckpt["label_names"]) != list(store.label_names):
+            raise ValueError(f"--resume: {ckpt_path} has a different label list than {store.path}")
+        model.load_state_dict(ckpt["state_dict"])
+        opt.load_state_dict(ckpt["optimizer"])
+        torch.set_rng_state(ckpt["rng_state"])
+        start_epoch, history = int(ckpt["epoch"]) + 1, list(ckpt.get("history", []))
+    if distributed:
+        ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    else:
+        ddp = model
+
+    flops = count_flops(config)
+    log_path = out_dir / "metrics.jsonl"
+    metrics = history[-1] if history else {}
+    for epoch in range(start_epoch, epochs):
+        train_ds.set_epoch(epoch)
+        if distributed:
+            sampler = DistributedSampler(train_ds, num_replicas=world, rank=rank, shuffle=True, seed=seed)
+            sampler.set_epoch(epoch)
+        elif balanced:
+            sampler = balanced_sampler(train_ds, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+        else:
+            sampler = RandomSampler(train_ds, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+        loader = DataLoader(train_ds, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
+                            drop_last=True)
+        n_batches = len(loader) if steps_per_epoch is None else min(len(loader), steps_per_epoch)
+        ddp.train()
+        t0, total, seen = time.time(), 0.0, 0
+        it = iter(loader)
+        bar = range(n_batches)
+        if progress and rank == 0:
+            from tqdm.auto import tqdm
+            bar = tqdm(bar, desc=f"epoch {epoch + 1}/{epochs}", leave=False)
+        for _ in bar:
+            spec, target = next(it)
+            spec, target = spec.to(device, non_blocking=True), target.to(device, non_blocking=True)
+            out = ddp(spec)
+            l = loss_fn(out, target, config.loss)
+            opt.zero_grad(set_to_none=True)
+            l.backward()
+            opt.step()
+            total += float(l.detach()) * len(spec)
+            seen += len(spec)
+        train_time = time.time() - t0
+        ev = evaluate(model, eval_ds, device=device) if rank == 0 else {}
+        checks = None
+        if distributed:
+            mine = torch.tensor([_param_checksum(model)], dtype=torch.float64)
+            allc = [torch.zeros_like(mine) for _ in range(world)]
+            dist.all_gather(allc, mine)
+            checks = [float(c) for c in allc]
+            tl = torch.tensor([total, seen], dtype=torch.float64)
+            dist.all_reduce(tl)
+            total, seen = float(tl[0]), int(tl[1])
+        if rank == 0:
+            metrics = {"epoch": epoch + 1, "train_loss": total / max(seen, 1), "eval_loss": ev["loss"],
+                       "mAP": ev["mAP"], "chance_mAP": ev["chance_mAP"], "per_class_AP": ev["per_class_AP"],
+                       "train_seconds": round(train_time, 2), "samples_per_s": round(seen / train_time, 2),
+                       "samples_seen": seen, "world_size": world, "gflop_per_sample": round(flops / 1e9, 4)}
+            if checks is not None:
+                metrics["rank_param_checksums"] = checks
+            history.append(metrics)
+            with atomic_path(log_path) as tmp:
+                tmp.write_text("".join(json.dumps(h) + "\n" for h in history))
+            save_checkpoint(ckpt_path, {
+                "config": config.to_dict(), "state_dict": model.state_dict(), "optimizer": opt.state_dict(),
+                "epoch": epoch, "rng_state": torch.get_rng_state(), "history": history,
+                "label_names": list(store.label_names), "label_mids": list(store.label_mids),
+                "train": {"corpus": str(store.path.name), "corpus_params": store.params, "seed": seed,
+                          "lr": lr, "batch_size": batch_size, "world_size": world, "command": command}})
+            if progress:
+                print(f"epoch {epoch + 1}/{epochs}: train loss {metrics['train_loss']:.4f}  eval loss "
+                      f"{metrics['eval_loss']:.4f}  mAP {metrics['mAP']:.3f} (chance {metrics['chance_mAP']:.3f})  "
+                      f"{metrics['samples_per_s']:.0f} samples/s", flush=True)
+        if distributed:
+            dist.barrier()
+    if rank == 0 and export:
+        ckpt = read_checkpoint(ckpt_path)
+        ckpt["metrics"] = metrics
+        ckpt["train"]["epochs"] = epochs
+        ckpt["train"]["wall_seconds"] = round(sum(h["train_seconds"] for h in history), 1)
+        export_model(ckpt, export)
+        write_card(export, ckpt, history, store)
+    if distributed:
+        dist.destroy_process_group()
+    return metrics
+
+
+def write_card(model_path, ckpt: dict, history: list[dict], store: PackedStore) -> Path:
+    """Write the model card ``NAME.md`` (and ``NAME.json`` with every number) beside a shipped model.
+
+    Book: ``book/05_model.ipynb``.
+    """
+    model_path = Path(model_path)
+    last = history[-1]
+    cfg, tr = ckpt["config"], ckpt["train"]
+    names = ckpt["label_names"]
+    rows = sorted(((ap, n) for ap, n in zip(last["per_class_AP"], names) if ap is not None), reverse=True)
+    card = {"name": model_path.stem, "config": cfg, "train": tr, "final": {k: v for k, v in last.items()},
+            "history": [{k: v for k, v in h.items() if k != "per_class_AP"} for h in history],
+            "label_names": names}
+    with atomic_path(model_path.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps(card, indent=1))
+    lines = [f"# Model card: `{model_path.stem}`", "",
+             f"A 19-layer VGG (16 conv + 3 fully connected, width x{cfg['width']}) with embedding size "
+             f"**E = {cfg['embedding_size']}**, trained with the paper's softmax + squared-Euclidean loss "
+             f"(`loss={cfg['loss']}`) on the `{store.source}` corpus.", "",
+             "| | |", "|---|---|",
+             f"| data | `{tr['corpus']}` — {store.source}, {len(store.indices('train'))} train / "
+             f"{len(store.indices('eval'))} eval clips, {store.n_classes} classes; parameters `{json.dumps(tr['corpus_params'], sort_keys=True)}` |",
+             f"| seed | {tr['seed']} |",
+             f"| command | `{tr.get('command') or '(python API)'}` |",
+             f"| optimiser | Adam, lr {tr['lr']}, batch {tr['batch_size']} x {tr['world_size']} process(es) |",
+             f"| epochs | {tr.get('epochs', last['epoch'])} |",
+             f"| wall time (training) | {tr.get('wall_seconds', 0) / 60:.1f} min |",
+             f"| eval mAP | **{last['mAP']:.3f}** (chance level {last['chance_mAP']:.3f}) |",
+             f"| eval loss | {last['eval_loss']:.4f} |",
+             f"| FLOPs per 2 s window | {last['gflop_per_sample']} GFLOP |",
+             f"| weights | float16 (loaded as float32) |", "",
+             "## Per-class average precision (eval split)", "", "| class | AP |", "|---|---|"]
+    lines += [f"| {n} | {ap:.3f} |" for ap, n in rows]
+    lines += ["", "## Training curve", "", "| epoch | train loss | eval loss | mAP |", "|---|---|---|---|"]
+    lines += [f"| {h['epoch']} | {h['train_loss']:.4f} | {h['eval_loss']:.4f} | {h['mAP']:.3f} |" for h in history]
+    with atomic_path(model_path.with_suffix(".md")) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    return model_path.with_suffix(".md")
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+def _resolve_corpus(args):
+    if args.corpus == "standin":
+        from .corpus import standin_corpus
+        return standin_corpus(n_clips=args.standin_clips, seed=args.standin_seed,
+                              clip_seconds=args.standin_seconds)
+    return args.corpus
+
+
+def _main(args) -> int:
+    torch.set_num_threads(args.threads) if args.threads else None
+    command = "neuralogram " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if args.command is None else args.command
+    corpus = _resolve_corpus(args)
+    train(corpus, args.out, embedding_size=args.embedding_size, width=args.width, loss=args.loss,
+          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, resume=args.resume,
+          balanced=args.balanced, steps_per_epoch=args.steps_per_epoch, num_workers=args.workers,
+          device=args.device, export=args.export, command=command)
+    return 0
+
+
+def register_cli(subparsers) -> None:
+    """Add ``neuralogram train``."""
+    p = subparsers.add_parser("train", help="train the VGG on a packed corpus",
+                              description="Train the paper's VGG on a packed corpus (AudioSet or the stand-in).")
+    p.add_argument("--corpus", required=True, help="path of a packed .h5 corpus, or 'standin' for the cached stand-in")
+    p.add_argument("--standin-clips", type=int, default=4000)
+    p.add_argument("--standin-seed", type=int, default=0)
+    p.add_argument("--standin-seconds", type=float, default=4.0)
+    p.add_argument("--out", required=True, help="run folder (last.pt, metrics.jsonl)")
+    p.add_argument("--embedding-size", type=int, default=500)
+    p.add_argument("--width", type=float, default=0.125)
+    p.add_argument("--loss", choices=["mse", "bce"], default="mse")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps-per-epoch", type=int, default=None)
+    p.add_argument("--balanced", action="store_true", help="class-balanced sampling")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
+    p.add_argument("--export", default=None, help="write the shipped model (and its card) here at the end")
+    p.add_argument("--command", default=None, help=argparse_suppress())
+    p.set_defaults(func=_main)
+
+
+def argparse_suppress():
+    import argparse
+    return argparse.SUPPRESS
