@@ -1,0 +1,89 @@
+import pytest
+import torch
+
+from neuralogram.model import ModelConfig, NeuralogramNet, count_flops, loss_fn
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    return NeuralogramNet(ModelConfig(n_classes=7, embedding_size=48, width=0.0625)).eval()
+
+
+def test_vgg19_has_16_conv_and_3_fc(net):
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    fcs = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    assert (len(convs), len(fcs)) == (16, 3)
+    assert convs[-1].out_channels == 48  # E = channels of the last conv layer
+
+
+def test_shapes_through_the_network(net):
+    table = dict((name, shape) for name, shape, _ in net.layer_table())
+    assert table["pool1"][1:] == (65, 100)   # ceil-mode pooling keeps the odd 129th (Nyquist) row
+    assert table["pool4"][1:] == (9, 13)
+    assert table["conv5_4"] == (48, 9, 13)
+    assert table["fc3 (logits)"] == (7,)
+    x = torch.randn(3, 1, 129, 200)
+    assert net.embed(x).shape == (3, 48)
+    assert net(x).shape == (3, 7)
+    p = net.predict_proba(x)
+    torch.testing.assert_close(p.sum(-1), torch.ones(3))   # softmax output for the paper's MSE loss
+
+
+def test_activations_match_forward(net):
+    x = torch.randn(2, 1, 129, 200)
+    acts = net.activations(x, ["conv1_1", "conv5_4", "embedding", "logits"])
+    assert acts["conv1_1"].shape == (2, 4, 129, 200)
+    torch.testing.assert_close(acts["embedding"], net.embed(x))
+    torch.testing.assert_close(acts["logits"], net(x))
+    torch.testing.assert_close(net.embed(x, "conv3_2"), net.features(x, "conv3_2").mean((2, 3)))
+
+
+def test_trunk_is_fully_convolutional(net):
+    fmap = net.features(torch.randn(1, 1, 129, 800))
+    assert fmap.shape == (1, 48, 9, 50)
+
+
+def test_xavier_init_bounds():
+    m = NeuralogramNet(ModelConfig(n_classes=5, embedding_size=32, width=0.0625))
+    w = m.fc2.weight
+    bound = (6 / (w.shape[0] + w.shape[1])) ** 0.5
+    assert w.abs().max() <= bound and w.abs().max() > 0.9 * bound
+    assert float(m.fc2.bias.detach().abs().max()) == 0.0
+
+
+def test_flops_of_full_width_vgg_on_129x200():
+    # Full-width VGG-19 conv trunk on 129x200 is about 20.9 GFLOP (2 x multiply-adds); width 1/4 is 1/16 of it.
+    full = count_flops(ModelConfig(n_classes=527, embedding_size=512, width=1.0))
+    quarter = count_flops(ModelConfig(n_classes=527, embedding_size=128, width=0.25))
+    assert 20.5e9 < full < 21.5e9
+    assert 0.05 < quarter / full < 0.08
+
+
+def test_losses():
+    logits = torch.tensor([[10.0, 10.0, -10.0]])
+    target = torch.tensor([[1.0, 1.0, 0.0]])
+    # softmax can put at most 1 in total: two labels at 0.5 each leave a squared distance of 0.5
+    assert float(loss_fn(logits, target, "mse")) == pytest.approx(0.5, abs=1e-4)
+    assert float(loss_fn(logits, target, "bce")) < 1e-3
+    with pytest.raises(ValueError, match="wrong width"):
+        loss_fn(logits, torch.zeros(1, 4))
+
+
+@pytest.mark.parametrize("bad, match", [
+    (torch.randn(2, 1, 128, 200), "129 frequency bins"),
+    (torch.randn(2, 2, 129, 200), "shape"),
+    (torch.full((1, 1, 129, 200), float("nan")), "NaN"),
+])
+def test_bad_input(net, bad, match):
+    with pytest.raises(ValueError, match=match):
+        net.embed(bad)
+    with pytest.raises(ValueError, match="unknown layer"):
+        net.activations(torch.randn(1, 1, 129, 200), ["conv9_9"])
+
+
+def test_bad_config():
+    with pytest.raises(ValueError, match="embedding_size"):
+        ModelConfig(n_classes=3, embedding_size=0)
+    with pytest.raises(ValueError, match="loss"):
+        ModelConfig(n_classes=3, loss="hinge")

@@ -1,0 +1,118 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from neuralogram.checkpoints import export_model, load_model, read_checkpoint, save_checkpoint
+from neuralogram.store import CropDataset, PackedStore
+from neuralogram.train import average_precision, chance_map, mean_average_precision, train
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_average_precision_known_values():
+    import numpy as np
+    labels = np.array([[1, 0], [0, 1], [1, 0], [0, 0]])
+    perfect = labels.astype(float)
+    assert mean_average_precision(perfect, labels) == pytest.approx(1.0)
+    worst = np.array([[0.1, 0.0], [0.9, 0.0], [0.2, 0.0], [0.8, 1.0]])
+    ap = average_precision(worst, labels)
+    assert ap[0] == pytest.approx((1 / 3 + 2 / 4) / 2)   # positives ranked 3rd and 4th
+    assert chance_map(labels) == pytest.approx((0.5 + 0.25) / 2)
+
+
+def test_training_learns_and_resume_is_bit_identical(tiny_corpus, tmp_path):
+    torch.set_num_threads(1)
+    kw = dict(embedding_size=16, width=0.0625, batch_size=8, lr=3e-3, seed=3, progress=False)
+    straight = train(tiny_corpus, tmp_path / "a", epochs=3, **kw)
+    assert straight["mAP"] > straight["chance_mAP"] + 0.2, straight
+    train(tiny_corpus, tmp_path / "b", epochs=2, **kw)
+    resumed = train(tiny_corpus, tmp_path / "b", epochs=3, resume=True, **kw)
+    a = read_checkpoint(tmp_path / "a" / "last.pt")["state_dict"]
+    b = read_checkpoint(tmp_path / "b" / "last.pt")["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert resumed["train_loss"] == straight["train_loss"]
+    log = [json.loads(line) for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in log] == [1, 2, 3]
+
+
+def test_resume_refuses_other_config(tiny_corpus, tmp_path):
+    train(tiny_corpus, tmp_path, epochs=1, embedding_size=16, width=0.0625, batch_size=8, progress=False)
+    with pytest.raises(ValueError, match="trained with config"):
+        train(tiny_corpus, tmp_path, epochs=2, embedding_size=32, width=0.0625, batch_size=8, resume=True,
+              progress=False)
+
+
+def test_export_load_and_card(tiny_corpus, tmp_path):
+    out = tmp_path / "models" / "tiny.pt"
+    train(tiny_corpus, tmp_path / "run", epochs=1, embedding_size=16, width=0.0625, batch_size=8,
+          export=str(out), command="neuralogram train ...", progress=False)
+    model, info = load_model(out)
+    assert info["label_names"] == ["Low", "Mid", "High"] and model.config.embedding_size == 16
+    card = out.with_suffix(".md").read_text()
+    assert "eval mAP" in card and "chance level" in card and "neuralogram train ..." in card
+    assert len(json.loads(out.with_suffix(".json").read_text())["history"]) == 1
+
+
+def test_checkpoint_errors(tiny_corpus, tmp_path):
+    out = tmp_path / "m.pt"
+    train(tiny_corpus, tmp_path / "run", epochs=1, embedding_size=16, width=0.0625, batch_size=8,
+          export=str(out), progress=False)
+    ckpt = read_checkpoint(out)
+    # weights that do not match the config: the error names both
+    bad = dict(ckpt, config=dict(ckpt["config"], embedding_size=32))
+    save_checkpoint(tmp_path / "mismatch.pt", bad)
+    with pytest.raises(ValueError, match=r"do not match the config.*conv5_4.*\(16, .*\(32"):
+        load_model(tmp_path / "mismatch.pt")
+    # a truncated file
+    data = out.read_bytes()
+    (tmp_path / "trunc.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        load_model(tmp_path / "trunc.pt")
+
+    # a file that would run code when unpickled is refused by weights_only=True
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+    torch.save({"format": "neuralogram-checkpoint-v1", "x": Evil()}, tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="refused"):
+        load_model(tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="unknown model"):
+        load_model("no-such-model")
+    # labels of the wrong width
+    save_checkpoint(tmp_path / "labels.pt", dict(ckpt, label_names=["a", "b"]))
+    with pytest.raises(ValueError, match="2 label names"):
+        load_model(tmp_path / "labels.pt")
+
+
+def test_empty_split_is_refused(tmp_path):
+    import numpy as np
+    from neuralogram.store import Clip, write_store
+    p = write_store(tmp_path / "c.h5", [Clip("a", np.zeros(100, np.float32) + 0.1, [0], "train")],
+                    label_mids=["/m/x"], label_names=["X"], source="t")
+    with pytest.raises(ValueError, match="'eval' split is empty"):
+        CropDataset(PackedStore(p), split="eval")
+    with pytest.raises(ValueError, match="empty"):
+        write_store(tmp_path / "d.h5", [], label_mids=["/m/x"], label_names=["X"], source="t")
+    assert not (tmp_path / "d.h5").exists()
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes(tiny_corpus, tmp_path):
+    """torchrun with 2 gloo processes: the loss falls and both ranks hold identical weights."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "neuralogram", "train", "--corpus", str(tiny_corpus), "--out", str(tmp_path / "ddp"),
+           "--embedding-size", "16", "--width", "0.0625", "--epochs", "3", "--batch-size", "4", "--lr", "3e-3"]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = [json.loads(line) for line in (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()]
+    assert len(log) == 3 and all(h["world_size"] == 2 for h in log)
+    assert log[-1]["train_loss"] < log[0]["train_loss"]
+    for h in log:
+        a, b = h["rank_param_checksums"]
+        assert a == b
