@@ -104,7 +104,7 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
           epochs: int = 10, batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 0.0, seed: int = 0,
           resume: bool = False, balanced: bool = False, steps_per_epoch: int | None = None,
           num_workers: int = 0, device: str | None = None, export: str | None = None,
-          command: str | None = None, progress: bool = True) -> dict:
+          command: str | None = None, progress: bool = True, on_step=None) -> dict:
     """Train a :class:`~neuralogram.model.NeuralogramNet` on a packed corpus.
 
     Parameters
@@ -127,6 +127,8 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
         Cap the number of batches per epoch (for quick runs).
     export : str, optional
         After the last epoch, write a shipped model (float16 weights, no optimizer) and its model card there.
+    on_step : callable, optional
+        Called as ``on_step(epoch, step, loss)`` after every optimisation step (e.g. to draw a loss curve).
 
     Returns
     -------
@@ -188,7 +190,7 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
         if progress and rank == 0:
             from tqdm.auto import tqdm
             bar = tqdm(bar, desc=f"epoch {epoch + 1}/{epochs}", leave=False)
-        for _ in bar:
+        for step in bar:
             spec, target = next(it)
             spec, target = spec.to(device, non_blocking=True), target.to(device, non_blocking=True)
             out = ddp(spec)
@@ -198,6 +200,8 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
             opt.step()
             total += float(l.detach()) * len(spec)
             seen += len(spec)
+            if on_step is not None:
+                on_step(epoch, step, float(l.detach()))
         train_time = time.time() - t0
         ev = evaluate(model, eval_ds, device=device) if rank == 0 else {}
         checks = None
