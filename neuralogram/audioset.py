@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import math
 import os
@@ -36,7 +35,7 @@ import threading
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -152,7 +151,10 @@ class ParseReport:
 
 
 class ParsedList(list):
-    """A list of parsed records with the :class:`ParseReport` of the file they came from in ``.report``."""
+    """A list of parsed records with the :class:`ParseReport` of the file they came from in ``.report``.
+
+    Book: ``book/04_data.ipynb``.
+    """
 
     def __init__(self, items=(), report: ParseReport | None = None):
         super().__init__(items)
@@ -682,13 +684,13 @@ def find_audio(directory, ytid: str) -> Path | None:
         p = d / f"{ytid}{ext}"
         if p.is_file():
             return p
-    for p in sorted(d.glob(f"{glob_escape(ytid)}_*")):
+    for p in sorted(d.glob(f"{_glob_escape(ytid)}_*")):
         if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file() and not p.name.startswith("."):
             return p
     return None
 
 
-def glob_escape(s: str) -> str:
+def _glob_escape(s: str) -> str:
     return re.sub(r"([\[\]*?])", r"[\1]", s)
 
 
@@ -828,8 +830,14 @@ def _load_hf_stream(split: str):
         import datasets
     except ImportError:
         raise RuntimeError("the Hugging Face source needs the 'datasets' package: pip install datasets") from None
-    ds = datasets.load_dataset(HF_REPO, HF_CONFIG, split=split, streaming=True, trust_remote_code=True)
-    return ds.cast_column("audio", datasets.Audio(decode=False))
+    try:  # recent versions of the mirror are parquet shards that need no loading script
+        ds = datasets.load_dataset(HF_REPO, HF_CONFIG, split=split, streaming=True)
+    except Exception as first:  # noqa: BLE001 - older `datasets` + the mirror's loading script (tar shards)
+        try:
+            ds = datasets.load_dataset(HF_REPO, HF_CONFIG, split=split, streaming=True, trust_remote_code=True)
+        except Exception:  # noqa: BLE001
+            raise RuntimeError(f"cannot stream {HF_REPO} ({HF_CONFIG}, {split}): {first}") from first
+    return ds.cast_column("audio", datasets.Audio(decode=False))  # keep the FLAC bytes; soundfile decodes
 
 
 def download_huggingface(segment_file: str, out_dir, *, wanted: Iterable[str] | None = None, workers: int = 4,
@@ -1134,11 +1142,25 @@ def _summary(title: str, r: dict) -> str:
 
 
 def run(args) -> int:
-    """Run ``neuralogram data audioset`` (see :func:`register_cli`). Returns the exit status."""
+    """Run ``neuralogram data audioset``: fetch the metadata, download the clips, pack them; print and save
+    the reports. Returns the exit status.
+
+    Book: ``book/04_data.ipynb``.
+    """
     out = Path(args.out)
     meta = out / "metadata"
     if args.source == "local" and not args.local_dir:
         raise SystemExit("--source local needs --local-dir DIR (a folder of audio files named by YTID)")
+    if args.source == "youtube" and not args.skip_download:
+        import importlib.util
+        if not (shutil.which("yt-dlp") or importlib.util.find_spec("yt_dlp")):
+            raise SystemExit("--source youtube needs yt-dlp: pip install yt-dlp")
+        if not shutil.which("ffmpeg"):
+            raise SystemExit("--source youtube needs ffmpeg on the PATH (yt-dlp uses it to cut and convert)")
+    if args.source == "huggingface" and not args.skip_download:
+        import importlib.util
+        if not importlib.util.find_spec("datasets"):
+            raise SystemExit("--source huggingface needs the 'datasets' package: pip install datasets")
     files = SUBSETS[args.subset]
     hashes = fetch_metadata(meta, names=["class_labels_indices.csv", *files.values(), "ontology.json"],
                             copy_from=args.metadata_dir)

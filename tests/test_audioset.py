@@ -411,3 +411,22 @@ def test_cli_local_source_end_to_end(tmp_path, fake_audioset, meta, capsys, monk
     assert len(stores) == 1 and len(PackedStore(stores[0])) == 3
     dl = json.loads((out / "download_report.json").read_text())
     assert dl["splits"]["eval"]["missing"] == ["--U7joUcTCo"]
+
+
+def test_cli_preflight_names_the_missing_tool(tmp_path, monkeypatch):
+    import importlib.util
+    import shutil
+
+    from neuralogram.cli import main
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    real_find = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("yt_dlp", "datasets") else real_find(name, *a))
+    with pytest.raises(SystemExit, match="yt-dlp"):
+        main(["data", "audioset", "--source", "youtube", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="datasets"):
+        main(["data", "audioset", "--source", "huggingface", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="--local-dir"):
+        main(["data", "audioset", "--source", "local", "--out", str(tmp_path)])
+    assert list(tmp_path.iterdir()) == []      # nothing fetched or written before the check
