@@ -1,0 +1,156 @@
+"""A fair random-initialised baseline: same architecture, fresh Xavier weights, batch-norm statistics
+re-estimated on real audio.
+
+Why the re-estimation matters: a freshly initialised network has batch-norm running statistics of mean 0 and
+variance 1. Log-power spectrograms have values around -14 .. +5, so in eval mode the untrained net's first
+layers see badly scaled inputs and most ReLUs end up either always on or always off: its neuralogram looks flat
+for a trivial reason. Re-estimating every batch-norm layer's running mean and variance on crops of the training
+corpus (a cumulative average, ``momentum=None``) gives the random net the same input normalisation a trained
+net has, so "trained vs random" compares what was *learned*, not a scaling accident.
+
+Book: ``book/07_pitch.ipynb``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..model import ModelConfig, NeuralogramNet
+
+__all__ = ["random_init_model", "reestimate_batchnorm", "default_corpus"]
+
+#: The small stand-in corpus the probes use for batch-norm re-estimation (generated once, cached).
+DEFAULT_CORPUS = dict(n_clips=200, seed=123)
+
+
+def default_corpus():
+    """The small cached stand-in corpus used by the probe chapters (``corpus.standin_corpus(n_clips=200,
+    seed=123)``), opened as a :class:`~neuralogram.store.PackedStore`.
+
+    Book: ``book/07_pitch.ipynb``.
+    """
+    from .. import corpus as _corpus  # imported lazily: the generator needs the SoundFont / espeak-ng
+    from ..store import PackedStore
+
+    return PackedStore(_corpus.standin_corpus(**DEFAULT_CORPUS))
+
+
+def _spec_batches(corpus, *, n_batches: int, batch_size: int, seed: int):
+    """Yield ``n_batches`` batches (B, 1, 129, 200) of log-spectrogram crops from ``corpus``."""
+    if isinstance(corpus, torch.Tensor):
+        specs = corpus if corpus.ndim == 4 else corpus.unsqueeze(1)
+        if specs.ndim != 4 or specs.shape[1] != 1:
+            raise ValueError(f"corpus spectrograms must have shape (n, 1, F, T), got {tuple(corpus.shape)}")
+        g = torch.Generator().manual_seed(seed)
+        for _ in range(n_batches):
+            yield specs[torch.randint(0, specs.shape[0], (min(batch_size, specs.shape[0]),), generator=g)]
+        return
+    from ..store import CropDataset, PackedStore
+
+    if isinstance(corpus, (str, Path)):
+        corpus = PackedStore(corpus)
+    if not isinstance(corpus, PackedStore):
+        raise ValueError(f"corpus must be None, a path, a PackedStore or a spectrogram tensor, got {type(corpus).__name__}")
+    ds = CropDataset(corpus, split="train", random_crop=True, seed=seed)
+    rng = np.random.default_rng(seed)
+    for _ in range(n_batches):
+        idx = rng.choice(len(ds), size=min(batch_size, len(ds)), replace=len(ds) < batch_size)
+        yield torch.stack([ds[int(j)][0] for j in idx])
+
+
+@torch.no_grad()
+def reestimate_batchnorm(model: NeuralogramNet, corpus=None, *, n_batches: int = 8, batch_size: int = 16,
+                         seed: int = 0) -> NeuralogramNet:
+    """Reset and re-estimate every batch-norm layer's running statistics on crops of ``corpus``.
+
+    Each ``BatchNorm2d`` gets ``momentum=None`` (running statistics become the cumulative average over all
+    batches seen), the trunk is run in train mode on ``n_batches`` batches, then the original momenta are
+    restored and the model is put in eval mode. Weights are not changed.
+
+    Parameters
+    ----------
+    model : NeuralogramNet
+        Modified in place and returned.
+    corpus : None, str, Path, PackedStore or torch.Tensor [shape=(n, 1, 129, 200)]
+        Where the crops come from; ``None`` is the small cached stand-in corpus (:func:`default_corpus`).
+    n_batches, batch_size : int
+        How many crops are used (``n_batches * batch_size``; 128 by default).
+    seed : int
+        Seeds the choice of crops.
+
+    Returns
+    -------
+    NeuralogramNet (eval mode)
+
+    Book: ``book/07_pitch.ipynb``.
+    """
+    if not isinstance(model, NeuralogramNet):
+        raise ValueError(f"model must be a NeuralogramNet, got {type(model).__name__}")
+    if isinstance(n_batches, bool) or not isinstance(n_batches, int) or n_batches < 1:
+        raise ValueError(f"n_batches must be a positive integer, got {n_batches!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
+        raise ValueError(f"batch_size must be an integer >= 2 (batch-norm needs a batch), got {batch_size!r}")
+    if corpus is None:
+        corpus = default_corpus()
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    momenta = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    try:
+        for spec in _spec_batches(corpus, n_batches=n_batches, batch_size=batch_size, seed=seed):
+            model.features(spec)  # trunk only: every batch-norm layer is in the trunk
+    finally:
+        for m, mom in zip(bns, momenta):
+            m.momentum = mom
+        model.eval()
+    return model
+
+
+def random_init_model(like, corpus=None, *, n_batches: int = 8, batch_size: int = 16, seed: int = 0) -> NeuralogramNet:
+    """A freshly Xavier-initialised network shaped like ``like``, with batch-norm statistics re-estimated.
+
+    This is the random baseline of every probe: same architecture and embedding size as the trained model,
+    weights drawn from the paper's Xavier initialisation (seeded), and input normalisation estimated on the
+    same kind of audio the trained model saw (see the module docstring for why).
+
+    Parameters
+    ----------
+    like : NeuralogramNet, ModelConfig or dict
+        The model (or its config) to copy the shape of.
+    corpus : see :func:`reestimate_batchnorm`
+    n_batches, batch_size : int
+        Crops used to estimate the batch-norm statistics.
+    seed : int
+        Seeds both the weights and the choice of crops.
+
+    Returns
+    -------
+    NeuralogramNet (eval mode)
+
+    Examples
+    --------
+    >>> model, info = load_model("vgg19-e500-standin")          # doctest: +SKIP
+    >>> rnd = random_init_model(model)                           # doctest: +SKIP
+
+    Book: ``book/07_pitch.ipynb``.
+    """
+    if isinstance(like, NeuralogramNet):
+        config = ModelConfig(**like.config.to_dict())
+    elif isinstance(like, ModelConfig):
+        config = ModelConfig(**like.to_dict())
+    elif isinstance(like, dict):
+        config = ModelConfig(**like)
+    else:
+        raise ValueError(f"like must be a NeuralogramNet, ModelConfig or config dict, got {type(like).__name__}")
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        model = NeuralogramNet(config)
+    finally:
+        torch.random.set_rng_state(state)
+    return reestimate_batchnorm(model, corpus, n_batches=n_batches, batch_size=batch_size, seed=seed)
