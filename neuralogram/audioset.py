@@ -915,6 +915,8 @@ def download_huggingface(segment_file: str, out_dir, *, wanted: Iterable[str] | 
                     report["failed"].append({"ytid": ytid, "error": "row holds no audio bytes"})
                 else:
                     futures.append(pool.submit(write, ytid, data))
+                    if len(futures) >= 8 * max(1, int(workers)):  # bound the bytes waiting to be written
+                        futures.pop(0).result()
             if wanted_set is not None and len(got) == len(wanted_set):
                 break
         for f in futures:
@@ -1078,9 +1080,14 @@ def pack(splits: Mapping[str, tuple[Sequence[Segment], object]], labels: Sequenc
     items = [(split, seg, Path(folder)) for split, (segs, folder) in splits.items() for seg in segs]
     details = {}
 
+    def decoded(pool):
+        chunk = 64 * max(1, int(workers))  # bounded look-ahead: at most `chunk` decoded clips in memory
+        for i in range(0, len(items), chunk):
+            yield from pool.map(work, items[i:i + chunk])
+
     def clips():
         with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
-            for split, seg, ok, bad in tqdm(pool.map(work, items), total=len(items), desc="pack",
+            for split, seg, ok, bad in tqdm(decoded(pool), total=len(items), desc="pack",
                                             disable=not progress):
                 if bad is not None:
                     report["rejected"][bad[0]].append(seg.clip_id)
