@@ -690,6 +690,26 @@ def find_audio(directory, ytid: str) -> Path | None:
     return None
 
 
+def _index_folder(directory) -> dict[str, Path]:
+    """YTID -> audio file for a whole folder in one listing (same naming rules as :func:`find_audio`)."""
+    rank = {ext: i for i, ext in enumerate(AUDIO_EXTENSIONS)}
+    found: dict[str, tuple] = {}
+    with os.scandir(directory) as it:
+        for e in it:
+            p = Path(e.path)
+            ext = p.suffix.lower()
+            if ext not in rank or e.name.startswith(".") or not e.is_file():
+                continue
+            stem = p.stem
+            ytid = stem if _YTID_RE.match(stem) else stem[:11] if len(stem) > 12 and stem[11] == "_" else None
+            if ytid is None:
+                continue
+            key = (stem != ytid, rank[ext], p.name)   # exact name first, then by extension preference
+            if ytid not in found or key < found[ytid][0]:
+                found[ytid] = (key, p)
+    return {y: v[1] for y, v in found.items()}
+
+
 def _glob_escape(s: str) -> str:
     return re.sub(r"([\[\]*?])", r"[\1]", s)
 
@@ -939,7 +959,8 @@ def scan_local(segments: Sequence[Segment], local_dir) -> dict:
     if not d.is_dir():
         raise FileNotFoundError(f"--local-dir {d} is not a folder")
     ytids = list(dict.fromkeys(s.ytid for s in segments))
-    found = [y for y in ytids if find_audio(d, y) is not None]
+    index = _index_folder(d)
+    found = [y for y in ytids if y in index]
     missing = sorted(set(ytids) - set(found))
     return {"requested": len(ytids), "already_present": len(found), "downloaded": 0, "missing": missing,
             "failed": [], "available": len(found)}
@@ -1033,7 +1054,7 @@ def pack(splits: Mapping[str, tuple[Sequence[Segment], object]], labels: Sequenc
     ----------
     splits : dict
         ``{"train": (segments, audio_dir), "eval": (segments, audio_dir)}``; each segment's audio is looked up
-        with :func:`find_audio` in its folder.
+        in its folder by the naming rules of :func:`find_audio` (``<YTID>.<ext>`` or ``<YTID>_<...>.<ext>``).
     labels : list of Label
         The label space (527 labels): targets are multi-hot rows over it (:func:`labels_to_multihot`).
     out_path : str or Path
@@ -1066,9 +1087,11 @@ def pack(splits: Mapping[str, tuple[Sequence[Segment], object]], labels: Sequenc
                                                           "too_short", "silent")},
               "flagged": Counter(), "source_rates": Counter()}
 
+    folders = {}
+
     def work(item):
         split, seg, folder = item
-        path = find_audio(folder, seg.ytid)
+        path = folders[folder].get(seg.ytid)
         if path is None:
             return split, seg, None, ("missing", "no audio file")
         try:
@@ -1078,6 +1101,9 @@ def pack(splits: Mapping[str, tuple[Sequence[Segment], object]], labels: Sequenc
         return split, seg, (y, info), None
 
     items = [(split, seg, Path(folder)) for split, (segs, folder) in splits.items() for seg in segs]
+    for _, _, folder in items:
+        if folder not in folders:
+            folders[folder] = _index_folder(folder) if folder.is_dir() else {}
     details = {}
 
     def decoded(pool):

@@ -430,3 +430,16 @@ def test_cli_preflight_names_the_missing_tool(tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match="--local-dir"):
         main(["data", "audioset", "--source", "local", "--out", str(tmp_path)])
     assert list(tmp_path.iterdir()) == []      # nothing fetched or written before the check
+
+
+def test_find_audio_naming_rules(tmp_path):
+    for name in ["abcdefghijk.wav", "abcdefghijk.flac", "-_x-_x-_x-1_30000.ogg", "zzzzzzzzzzz.txt",
+                 ".abcdefghij2.flac", "[weird]name.flac"]:
+        (tmp_path / name).write_bytes(b"")
+    assert A.find_audio(tmp_path, "abcdefghijk").name == "abcdefghijk.flac"       # FLAC preferred
+    assert A.find_audio(tmp_path, "-_x-_x-_x-1").name == "-_x-_x-_x-1_30000.ogg"  # <YTID>_<start> form
+    assert A.find_audio(tmp_path, "zzzzzzzzzzz") is None                          # not audio
+    assert A.find_audio(tmp_path, "abcdefghij2") is None                          # hidden temp file
+    index = A._index_folder(tmp_path)
+    assert {k: v.name for k, v in index.items()} == {"abcdefghijk": "abcdefghijk.flac",
+                                                       "-_x-_x-_x-1": "-_x-_x-_x-1_30000.ogg"}
