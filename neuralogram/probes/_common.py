@@ -88,6 +88,13 @@ def down_up_chirp(*, duration: float = 120.0, f_high: float = 4000.0, f_low: flo
 
     Book: ``book/07_pitch.ipynb``.
     """
+    try:  # the package's signal module (Part I), when present, is the one source of the probe signals
+        from .. import signals as _sig
+
+        y = _sig.down_up_chirp(f_high=f_high, f_low=f_low, duration=duration, sr=sr, amplitude=amplitude)
+        return y, (lambda t: _sig.down_up_frequency(t, f_high=f_high, f_low=f_low, duration=duration))
+    except ImportError:  # pragma: no cover - fallback with the same definition
+        pass
     duration = check_positive(duration, "duration")
     sr = check_sr(sr)
     f_high, f_low = check_positive(f_high, "f_high"), check_positive(f_low, "f_low")
@@ -125,6 +132,15 @@ def impulse_train_sweep(*, duration: float = 300.0, period_start: float = 0.1, p
 
     Book: ``book/09_rhythm.ipynb``.
     """
+    try:  # the package's signal module (Part I), when present, is the one source of the probe signals
+        from .. import signals as _sig
+
+        y = _sig.impulse_train_sweep(period_start=period_start, period_end=period_end, duration=duration, sr=sr,
+                                     amplitude=amplitude)
+        return y, (lambda t: 1.0 / _sig.sweep_period(t, period_start=period_start, period_end=period_end,
+                                                     duration=duration))
+    except ImportError:  # pragma: no cover - fallback with the same definition
+        pass
     duration = check_positive(duration, "duration")
     sr = check_sr(sr)
     p0, p1 = check_positive(period_start, "period_start"), check_positive(period_end, "period_end")
