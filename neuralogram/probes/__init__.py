@@ -7,3 +7,10 @@ from __future__ import annotations
 from .baseline import random_init_model, reestimate_batchnorm
 
 __all__ = ["random_init_model", "reestimate_batchnorm"]
+
+from .pitch import pitch_compare, pitch_metrics, pitch_probe, pitch_run, peak_order  # noqa: E402
+from .rhythm import pattern_probe, regime_change, rhythm_compare, rhythm_probe, rhythm_run  # noqa: E402
+from .size import size_probe  # noqa: E402
+
+__all__ += ["pitch_compare", "pitch_metrics", "pitch_probe", "pitch_run", "peak_order", "pattern_probe",
+            "regime_change", "rhythm_compare", "rhythm_probe", "rhythm_run", "size_probe"]
