@@ -64,7 +64,7 @@ def as_audio(y, *, name: str = "y", max_ndim: int = 2, min_samples: int = 1) -> 
             # Integer PCM: scale to [-1, 1) the way soundfile does for int16/int32.
             info = np.iinfo(arr.dtype)
             arr = arr.astype(np.float32) / float(-info.min if info.min < 0 else info.max)
-        t = torch.from_numpy(np.ascontiguousarray(arr))
+        t = torch.from_numpy(np.ascontiguousarray(arr).reshape(arr.shape))  # keep a 0-d input 0-d
     if t.is_complex():
         raise ValueError(f"{name} must be real-valued audio, got a complex tensor")
     if t.ndim == 0:
