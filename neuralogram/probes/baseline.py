@@ -30,8 +30,18 @@ def default_corpus():
     """The small cached stand-in corpus used by the probe chapters (``corpus.standin_corpus(n_clips=200,
     seed=123)``), opened as a :class:`~neuralogram.store.PackedStore`.
 
+    Set ``$NEURALOGRAM_PROBE_CORPUS`` to the path of another packed corpus (your AudioSet store, say) to
+    estimate the random baseline's batch-norm statistics on it instead.
+
     Book: ``book/07_pitch.ipynb``.
     """
+    import os
+
+    env = os.environ.get("NEURALOGRAM_PROBE_CORPUS")
+    if env:
+        from ..store import PackedStore
+
+        return PackedStore(env)
     from .. import corpus as _corpus  # imported lazily: the generator needs the SoundFont / espeak-ng
     from ..store import PackedStore
 
