@@ -6,7 +6,8 @@ SHELL := /bin/bash
 export NEURALOGRAM_CACHE ?= $(HOME)/.cache/neuralogram
 # The chapters and tests import the package from this checkout (readers use `pip install -e .`).
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
-export MPLBACKEND := Agg
+# No MPLBACKEND here: set to Agg it stops ipykernel from selecting the inline backend, and executed chapters
+# lose every figure. Headless matplotlib falls back to Agg by itself; tests/conftest.py sets Agg for pytest.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 PY := .venv/bin/python

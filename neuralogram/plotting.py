@@ -1,0 +1,188 @@
+"""Figures shared by the chapters: spectrograms with time in seconds and frequency in Hz, waveforms, matrices.
+
+Book: ``book/01_signals.ipynb`` (waveforms), ``book/02_stft.ipynb`` (:func:`specshow`) and
+``book/03_linear_variants.ipynb`` (:func:`matshow`); used by every later chapter.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["specshow", "waveshow", "matshow", "PITCH_CLASSES"]
+
+PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def _to_numpy(S) -> np.ndarray:
+    if hasattr(S, "detach"):
+        S = S.detach().cpu().numpy()
+    S = np.asarray(S)
+    if np.iscomplexobj(S):
+        raise ValueError("specshow needs a real array: pass |X|, |X|^2 or log|X|^2, not the complex STFT")
+    return S
+
+
+def _edges(centres: np.ndarray, log: bool = False) -> np.ndarray:
+    """Cell edges halfway between centres (geometric halfway for a log axis)."""
+    c = np.asarray(centres, dtype=float)
+    if c.size == 1:
+        return np.array([c[0] - 0.5, c[0] + 0.5])
+    if log:
+        lc = np.log(c)
+        mid = np.exp((lc[1:] + lc[:-1]) / 2)
+        return np.concatenate([[c[0] ** 2 / mid[0]], mid, [c[-1] ** 2 / mid[-1]]])
+    mid = (c[1:] + c[:-1]) / 2
+    return np.concatenate([[2 * c[0] - mid[0]], mid, [2 * c[-1] - mid[-1]]])
+
+
+def specshow(S, *, sr: int = 8000, hop_length: int = 80, n_fft: int | None = None, ax=None,
+             y_axis: str = "linear", y_coords=None, x_coords=None, cmap: str = "magma", colorbar: bool = True,
+             cbar_label: str | None = "log power", title: str | None = None, vmin=None, vmax=None):
+    """Draw a spectrogram-like image with time (s) across and frequency (Hz) up.
+
+    Parameters
+    ----------
+    S : np.ndarray or torch.Tensor [shape=(n_bins, n_frames)]
+        Real values (e.g. ``linear_spectrogram`` output).
+    sr, hop_length : int
+        Frame ``m`` is drawn centred on ``m * hop_length / sr`` seconds.
+    n_fft : int
+        For ``y_axis="linear"``: bin ``k`` is at ``k * sr / n_fft`` Hz (default ``2 * (n_bins - 1)``).
+    ax : matplotlib Axes
+        Where to draw (default: a new figure).
+    y_axis : {"linear", "log", "mel", "chroma", "lag", "index"}
+        ``linear``: FFT bins in Hz. ``log``/``mel``: rows at ``y_coords`` Hz (log axis for ``log``).
+        ``chroma``: rows labelled C .. B. ``lag``: rows are lags ``0, 1, ...`` samples, shown in ms.
+        ``index``: row numbers.
+    y_coords, x_coords : array-like
+        Explicit row centres (Hz for log/mel) and frame times (s).
+    cmap, colorbar, cbar_label, title, vmin, vmax
+        Appearance.
+
+    Returns
+    -------
+    matplotlib.collections.QuadMesh or AxesImage
+
+    Book: ``book/02_stft.ipynb``.
+    """
+    import matplotlib.pyplot as plt
+
+    S = _to_numpy(S)
+    if S.ndim != 2 or 0 in S.shape:
+        raise ValueError(f"S must be a non-empty 2-D array (n_bins, n_frames), got shape {S.shape}")
+    n_bins, n_frames = S.shape
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.2))
+    t = np.arange(n_frames) * hop_length / sr if x_coords is None else np.asarray(x_coords, float)
+    x_edges = _edges(t)
+    label = "frequency (Hz)"
+    if y_axis == "linear":
+        n_fft = 2 * (n_bins - 1) if n_fft is None else n_fft
+        y = np.arange(n_bins) * sr / n_fft if y_coords is None else np.asarray(y_coords, float)
+        im = ax.imshow(S, origin="lower", aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest",
+                       extent=[x_edges[0], x_edges[-1], *_edges(y)[[0, -1]]])
+    elif y_axis in ("log", "mel"):
+        if y_coords is None:
+            raise ValueError(f"y_axis={y_axis!r} needs y_coords (the centre frequency of each row, in Hz)")
+        y = np.asarray(y_coords, float)
+        im = ax.pcolormesh(x_edges, _edges(y, log=y_axis == "log"), S, cmap=cmap, vmin=vmin, vmax=vmax,
+                           shading="flat")
+        if y_axis == "log":
+            ax.set_yscale("log", base=2)
+            from matplotlib.ticker import ScalarFormatter
+            ax.yaxis.set_major_formatter(ScalarFormatter())
+    elif y_axis in ("chroma", "index", "lag"):
+        im = ax.imshow(S, origin="lower", aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest",
+                       extent=[x_edges[0], x_edges[-1], -0.5, n_bins - 0.5])
+        if y_axis == "chroma":
+            ax.set_yticks(range(n_bins))
+            ax.set_yticklabels([PITCH_CLASSES[i % 12] for i in range(n_bins)])
+            label = "pitch class"
+        elif y_axis == "lag":
+            ticks = ax.get_yticks()
+            ticks = ticks[(ticks >= 0) & (ticks < n_bins)]
+            ax.set_yticks(ticks)
+            ax.set_yticklabels([f"{1e3 * v / sr:g}" for v in ticks])
+            label = "lag (ms)"
+        else:
+            label = "index"
+    else:
+        raise ValueError(f"y_axis must be one of linear, log, mel, chroma, lag, index; got {y_axis!r}")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(label)
+    if title:
+        ax.set_title(title)
+    if colorbar:
+        cb = ax.figure.colorbar(im, ax=ax, pad=0.01)
+        if cbar_label:
+            cb.set_label(cbar_label)
+    return im
+
+
+def waveshow(y, *, sr: int, ax=None, max_points: int = 20000, color: str = "C0", title: str | None = None,
+             offset: float = 0.0):
+    """Plot a waveform against time in seconds; long signals are drawn as their min/max envelope.
+
+    Parameters
+    ----------
+    y : array-like [shape=(n,)]
+    sr : int
+        Sample rate in Hz.
+    ax : matplotlib Axes
+    max_points : int
+        Above this many samples, plot the min and max of ``max_points // 2`` equal blocks (so no peak is lost).
+    offset : float
+        Time in seconds of the first sample.
+
+    Book: ``book/01_signals.ipynb``.
+    """
+    import matplotlib.pyplot as plt
+
+    y = _to_numpy(y).astype(float).ravel()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 2.2))
+    if y.size > max_points:
+        n_blocks = max_points // 2
+        edges = np.linspace(0, y.size, n_blocks + 1).astype(int)
+        lo = np.minimum.reduceat(y, edges[:-1])
+        hi = np.maximum.reduceat(y, edges[:-1])
+        t = offset + (edges[:-1] + edges[1:]) / 2 / sr
+        ax.fill_between(t, lo, hi, color=color, linewidth=0.5)
+    else:
+        ax.plot(offset + np.arange(y.size) / sr, y, color=color, linewidth=0.8)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("amplitude")
+    ax.margins(x=0)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def matshow(M, *, ax=None, title: str | None = None, x_coords=None, xlabel: str = "input index",
+            ylabel: str = "output row", cmap: str = "viridis", colorbar: bool = True, vmin=None, vmax=None):
+    """Show a matrix (e.g. a filterbank ``T``, shape ``(n_out, n_in)``) with row 0 at the bottom.
+
+    ``x_coords`` (e.g. the FFT bin frequencies in Hz) relabels the columns.
+
+    Book: ``book/03_linear_variants.ipynb``.
+    """
+    import matplotlib.pyplot as plt
+
+    M = _to_numpy(M)
+    if M.ndim != 2:
+        raise ValueError(f"M must be 2-D, got shape {M.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3))
+    if x_coords is None:
+        extent = [-0.5, M.shape[1] - 0.5, -0.5, M.shape[0] - 0.5]
+    else:
+        xe = _edges(np.asarray(x_coords, float))
+        extent = [xe[0], xe[-1], -0.5, M.shape[0] - 0.5]
+    im = ax.imshow(M, origin="lower", aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, extent=extent,
+                   interpolation="nearest")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, pad=0.01)
+    return im
