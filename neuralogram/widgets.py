@@ -226,3 +226,281 @@ def filterbank_explorer(y=None, *, sr: int = 8000):
         fig.tight_layout()
 
     return live_figure(controls, compute, draw, title="Spectrogram variants are matrices", figsize=(10, 3.6))
+
+
+# =====================================================================================================================
+# Probe widgets (Part IV: pitch, embedding size, rhythm). Section owned by the probes engineer; appended, not merged.
+# Book: ``book/07_pitch.ipynb``, ``book/08_embedding_size.ipynb``, ``book/09_rhythm.ipynb``.
+# =====================================================================================================================
+__all__ += ["pitch_widget", "size_widget", "rhythm_widget", "pattern_widget"]
+
+_PROBE_MODELS: dict = {}
+
+
+def _probe_model(name: str, net: str = "trained"):
+    """A shipped model (loaded once) or its fair random twin (built once), with its info."""
+    key = (name, net)
+    if key not in _PROBE_MODELS:
+        from .checkpoints import load_model
+        from .probes.baseline import random_init_model
+
+        if (name, "trained") not in _PROBE_MODELS:
+            _PROBE_MODELS[name, "trained"] = load_model(name)
+        if net != "trained":
+            model = _PROBE_MODELS[name, "trained"][0]
+            _PROBE_MODELS[key] = (random_init_model(model, seed=0), None)
+    return _PROBE_MODELS[key]
+
+
+def _probe_model_controls(default: str = "vgg19-e500-standin"):
+    import ipywidgets as W
+
+    from .checkpoints import available_models
+
+    names = available_models()
+    if not names:
+        raise ValueError("no shipped models in data/models (see book/05_model.ipynb)")
+    model, _ = _probe_model(default if default in names else names[0])
+    return {
+        "name": W.Dropdown(options=names, value=default if default in names else names[0], description="model"),
+        "net": W.ToggleButtons(options=["trained", "random init"], value="trained", description="weights"),
+        "layer": W.Dropdown(options=model.conv_layer_names, value=model.conv_layer_names[-1], description="layer"),
+    }
+
+
+def _sorted_image(ax, N, times, order, title):
+    Z = N[order]
+    ax.imshow(Z, aspect="auto", origin="upper", cmap="magma", interpolation="nearest",
+              extent=[times[0], times[-1], Z.shape[0], 0], vmin=0, vmax=max(float(np.percentile(Z, 99.5)), 1e-12))
+    ax.set(ylabel="dimension (sorted)", title=title)
+
+
+def pitch_widget(*, default_model: str = "vgg19-e500-standin"):
+    """The chirp probe of ``book/07_pitch.ipynb`` with every parameter on a slider.
+
+    Controls: model, trained / random-init weights, layer; chirp ``f_high``, ``f_low``, ``duration``; neuralogram
+    ``window`` and ``hop``; the metric thresholds ``active_threshold`` and ``on_level``. Shows the sorted
+    neuralogram (sorted on the downward sweep) and the numbers of :func:`neuralogram.probes.pitch.pitch_metrics`;
+    plays the chirp. A 20 s chirp with a 0.5 s hop recomputes in about a second.
+
+    Book: ``book/07_pitch.ipynb``.
+    """
+    from .probes import pitch
+
+    controls = _probe_model_controls(default_model)
+    controls.update(
+        f_high=_slider("FloatSlider", 4000.0, 500.0, 4000.0, 50.0, "f_high (Hz)"),
+        f_low=_slider("FloatLogSlider", 1.0, 0, 2.7, 0.05, "f_low (Hz)"),
+        duration=_slider("FloatSlider", 20.0, 6.0, 60.0, 2.0, "duration (s)"),
+        window=_slider("FloatSlider", 2.0, 0.5, 2.0, 0.25, "window (s)"),
+        hop=_slider("FloatSlider", 0.5, 0.25, 2.0, 0.25, "hop (s)"),
+        active_threshold=_slider("FloatSlider", 0.1, 0.01, 0.5, 0.01, "active if peak >"),
+        on_level=_slider("FloatSlider", 0.5, 0.1, 0.9, 0.05, "on if >"),
+    )
+
+    def compute(name, net, layer, f_high, f_low, duration, window, hop, active_threshold, on_level):
+        model, info = _probe_model(name, net)
+        if f_low >= f_high:
+            raise ValueError(f"f_low ({f_low:.0f} Hz) must be below f_high ({f_high:.0f} Hz)")
+        if window > duration / 2:
+            raise ValueError("the window must fit in one sweep (window <= duration / 2)")
+        run = pitch.pitch_run(model, info, duration=duration, f_high=f_high, f_low=f_low, window=window, hop=hop,
+                              layer=None if layer == model.conv_layer_names[-1] else layer, cache=False)
+        met = pitch.pitch_metrics(run["N"], run["freqs"], run["down"], active_threshold=active_threshold,
+                                  on_level=on_level)
+        y, _ = pitch.down_up_chirp(duration=duration, f_high=f_high, f_low=f_low, sr=model.config.sr)
+        return run, met, (y, model.config.sr), f"{name} ({net}), {layer}"
+
+    def draw(result, fig):
+        run, met, _, label = result
+        ax0, ax1 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 4]})
+        ax0.plot(run["times"], run["freqs"], "k")
+        ax0.set(ylabel="f (Hz)", title=label)
+        _sorted_image(ax1, run["N"], run["times"], pitch.peak_order(run["N"], run["down"]),
+                      f"active {met['frac_active']:.2f} | salience {met['salience']:.2f} | Spearman down/up "
+                      f"{met['spearman_down_up']:.2f} | width {met['tuning_width']:.2f} | on {met['on_fraction']:.2f} "
+                      f"| ridge R² {met['ridge_r2']:.2f} | cease < {met['f_cease']:.0f} Hz")
+        ax1.set_xlabel("time (s)")
+        fig.tight_layout()
+
+    return live_figure(controls, compute, draw, audio=lambda r: r[2], title="Pitch probe: the down-up chirp",
+                       figsize=(10, 5.5), autoplay=False)
+
+
+def size_widget():
+    """Chirp responses of every shipped embedding size side by side (``book/08_embedding_size.ipynb``).
+
+    Controls: trained / random-init weights, layer, chirp ``duration``, ``f_low``, ``hop``, which sweep to show,
+    ``on_level``. Each panel is the chosen sweep with active dimensions scaled to their peak and sorted by it, titled
+    with the tuning width and the fraction of dimensions on at once.
+
+    Book: ``book/08_embedding_size.ipynb``.
+    """
+    import ipywidgets as W
+
+    from .probes import pitch
+    from .probes.size import shipped_by_size
+
+    sizes = shipped_by_size()
+    if not sizes:
+        raise ValueError("no shipped models in data/models (see book/05_model.ipynb)")
+    first, _ = _probe_model(sizes[0][1])
+    controls = {
+        "net": W.ToggleButtons(options=["trained", "random init"], value="trained", description="weights"),
+        "layer": W.Dropdown(options=first.conv_layer_names, value=first.conv_layer_names[-1], description="layer"),
+        "duration": _slider("FloatSlider", 20.0, 6.0, 60.0, 2.0, "duration (s)"),
+        "f_low": _slider("FloatLogSlider", 1.0, 0, 2.7, 0.05, "f_low (Hz)"),
+        "hop": _slider("FloatSlider", 0.5, 0.25, 2.0, 0.25, "hop (s)"),
+        "sweep": W.ToggleButtons(options=["up", "down"], value="up", description="sweep"),
+        "on_level": _slider("FloatSlider", 0.5, 0.1, 0.9, 0.05, "on if >"),
+    }
+
+    def compute(net, layer, duration, f_low, hop, sweep, on_level):
+        out = []
+        for E, name in sizes:
+            model, info = _probe_model(name, net)
+            run = pitch.pitch_run(model, info, duration=duration, f_low=f_low, hop=hop, cache=False,
+                                  layer=None if layer == model.conv_layer_names[-1] else layer)
+            met = pitch.pitch_metrics(run["N"], run["freqs"], run["down"], on_level=on_level)
+            out.append((E, run, met))
+        return out, sweep, net
+
+    def draw(result, fig):
+        out, sweep, net = result
+        axes = fig.subplots(1, len(out))
+        axes = np.atleast_1d(axes)
+        for ax, (E, run, met) in zip(axes, out):
+            sel = run["down"] if sweep == "down" else ~run["down"]
+            NN = run["N"][:, sel]
+            pk = NN.max(1)
+            act = pk > 0.1 * run["N"].max()
+            if act.sum() == 0:
+                ax.set_title(f"E = {E}: no active dimension")
+                continue
+            Z = NN[act] / pk[act, None]
+            ax.imshow(Z[pitch.peak_order(Z)], aspect="auto", origin="upper", cmap="magma", interpolation="nearest",
+                      extent=[run["freqs"][sel][0], run["freqs"][sel][-1], Z.shape[0], 0])
+            ax.set(title=f"E = {E} ({net}): width {met['tuning_width']:.2f}, on {met['on_fraction']:.2f}",
+                   xlabel=f"chirp frequency (Hz), {sweep} sweep")
+        axes[0].set_ylabel("active dimension (scaled to its peak, sorted)")
+        fig.tight_layout()
+
+    return live_figure(controls, compute, draw, title="Embedding size: the chirp response of each shipped model",
+                       figsize=(12, 4.5))
+
+
+def rhythm_widget(*, default_model: str = "vgg19-e500-standin"):
+    """The impulse-train sweep of ``book/09_rhythm.ipynb`` with every parameter on a slider.
+
+    Controls: model, trained / random-init weights, layer; ``period_start``, ``period_end`` (ms), ``duration``;
+    neuralogram ``window`` and ``hop``. Shows the sorted neuralogram against time (rate on the top axis) with the
+    least-squares change point of :func:`neuralogram.probes.rhythm.regime_change`, and the mean scaled response
+    against the rate; plays the sweep. A 30 s sweep with a 0.5 s hop recomputes in about a second.
+
+    Book: ``book/09_rhythm.ipynb``.
+    """
+    from .probes import rhythm
+    from .probes.pitch import peak_order
+
+    controls = _probe_model_controls(default_model)
+    controls.update(
+        period_start=_slider("FloatLogSlider", 100.0, 1, 2.7, 0.05, "start period (ms)"),
+        period_end=_slider("FloatLogSlider", 1.0, 0, 1.7, 0.05, "end period (ms)"),
+        duration=_slider("FloatSlider", 30.0, 10.0, 120.0, 5.0, "duration (s)"),
+        window=_slider("FloatSlider", 2.0, 0.5, 2.0, 0.25, "window (s)"),
+        hop=_slider("FloatSlider", 0.5, 0.25, 2.0, 0.25, "hop (s)"),
+    )
+
+    def compute(name, net, layer, period_start, period_end, duration, window, hop):
+        model, info = _probe_model(name, net)
+        run = rhythm.rhythm_run(model, info, duration=duration, period_start=period_start / 1e3,
+                                period_end=period_end / 1e3, window=window, hop=hop, cache=False,
+                                layer=None if layer == model.conv_layer_names[-1] else layer)
+        rc = rhythm.regime_change(run["N"], run["rates"])
+        y, _ = rhythm.impulse_train_sweep(duration=duration, period_start=period_start / 1e3,
+                                          period_end=period_end / 1e3, sr=model.config.sr, amplitude=0.8)
+        return run, rc, (y, model.config.sr), f"{name} ({net}), {layer}"
+
+    def draw(result, fig):
+        run, rc, _, label = result
+        ax0, ax1 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+        _sorted_image(ax0, run["N"], run["times"], peak_order(run["N"]), label)
+        t_cp = np.interp(np.log(rc["rate"]), np.log(run["rates"]), run["times"]) if np.isfinite(rc["rate"]) else None
+        if t_cp is not None:
+            ax0.axvline(t_cp, color="c", ls="--")
+        sec = ax0.secondary_xaxis("top", functions=(lambda t: np.interp(t, run["times"], run["rates"]),
+                                                    lambda r: np.interp(r, run["rates"], run["times"])))
+        sec.set_xlabel("rate (Hz)")
+        ax0.set_xlabel("time (s)")
+        pk = run["N"].max(1)
+        act = pk > 0.1 * pk.max()
+        if act.any():
+            ax1.semilogx(run["rates"], (run["N"][act] / pk[act, None]).mean(0), "k", lw=1)
+        ax1.axvspan(20, 30, color="0.85", label="paper: 20-30 Hz")
+        ax1.axvline(rc["rate"], color="c", ls="--", label=f"change point {rc['rate']:.1f} Hz ({rc['explained']:.0%})")
+        ax1.set(xlabel="impulse rate (Hz)", ylabel="mean scaled response")
+        ax1.legend(fontsize=8)
+        fig.tight_layout()
+
+    return live_figure(controls, compute, draw, audio=lambda r: r[2], title="Rhythm probe: impulse-train sweep",
+                       figsize=(12, 4.8), autoplay=False)
+
+
+def pattern_widget(*, default_model: str = "vgg19-e500-standin"):
+    """Fixed rate, changed pattern or emphasis (``book/09_rhythm.ipynb``): two beat patterns side by side.
+
+    Controls: model, trained / random-init weights, layer; pattern A and pattern B (from
+    :data:`neuralogram.probes.rhythm.PATTERNS`), beat ``rate`` (Hz), ``accent`` (amplitude of the unaccented
+    beats), ``duration``. Shows both neuralograms with the dimensions sorted by how much they differ between A and
+    B, and the cosine distance of the mean embeddings; plays pattern A then B.
+
+    Book: ``book/09_rhythm.ipynb``.
+    """
+    import ipywidgets as W
+
+    from .probes import rhythm
+    from .probes._common import embed_windows
+
+    controls = _probe_model_controls(default_model)
+    names = list(rhythm.PATTERNS)
+    controls.update(
+        a=W.Dropdown(options=names, value="isochronous", description="pattern A"),
+        b=W.Dropdown(options=names, value="accent 1 of 4", description="pattern B"),
+        rate=_slider("FloatSlider", 3.7, 1.0, 12.0, 0.1, "beats/s"),
+        accent=_slider("FloatSlider", 0.3, 0.0, 1.0, 0.05, "unaccented level"),
+        duration=_slider("FloatSlider", 6.0, 3.0, 12.0, 1.0, "duration (s)"),
+    )
+
+    def pattern(name, accent):
+        beats, hits = rhythm.PATTERNS[name]
+        return beats, [(on, accent if amp == 0.3 else amp) for on, amp in hits]
+
+    def compute(name, net, layer, a, b, rate, accent, duration):
+        model, _ = _probe_model(name, net)
+        lay = None if layer == model.conv_layer_names[-1] else layer
+        sr = model.config.sr
+        ys, Ns = [], []
+        for p in (a, b):
+            y = rhythm.beat_pattern(pattern(p, accent), rate=rate, duration=duration, sr=sr)
+            N, times = embed_windows(y, sr, model, window=2.0, hop=0.25, layer=lay)
+            ys.append(y)
+            Ns.append(N)
+        ma, mb = Ns[0].mean(1), Ns[1].mean(1)
+        cos = 1 - float(ma @ mb / (np.linalg.norm(ma) * np.linalg.norm(mb) + 1e-12))
+        return Ns, times, cos, (np.concatenate([ys[0], np.zeros(sr // 2, np.float32), ys[1]]), sr), (a, b)
+
+    def draw(result, fig):
+        Ns, times, cos, _, (a, b) = result
+        order = np.argsort(-np.abs(Ns[0].mean(1) - Ns[1].mean(1)))[:100]
+        axes = fig.subplots(1, 2, sharey=True)
+        vmax = max(float(Ns[0][order].max()), float(Ns[1][order].max()), 1e-12)
+        for ax, N, p in zip(axes, Ns, (a, b)):
+            ax.imshow(N[order], aspect="auto", origin="upper", cmap="magma", vmin=0, vmax=vmax,
+                      extent=[times[0], times[-1], len(order), 0], interpolation="nearest")
+            ax.set(title=p, xlabel="time (s)")
+        axes[0].set_ylabel("100 dimensions that differ most (A vs B)")
+        fig.suptitle(f"cosine distance of the mean embeddings: {cos:.4f}")
+        fig.tight_layout()
+
+    return live_figure(controls, compute, draw, audio=lambda r: r[3], title="Fixed rate, changed pattern or emphasis",
+                       figsize=(11, 4.2), autoplay=False)
