@@ -220,3 +220,41 @@ def test_rhythm_and_pattern_probe_tiny(specs):
     assert D.shape == (3, 3) and np.allclose(np.diag(D), 0, atol=1e-6) and np.allclose(D, D.T)
     assert p["between"] > 0 and p["ratio"] > 0
     assert set(PATTERNS) >= set(p["names"])
+
+
+# ------------------------------------------------------------------ widgets (the interactive probes)
+def test_probe_widgets_recompute(tmp_path, tiny_corpus, monkeypatch):
+    pytest.importorskip("ipywidgets")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from neuralogram import widgets
+    from neuralogram.checkpoints import save_checkpoint
+
+    cfg = ModelConfig(**TINY)
+    torch.manual_seed(0)
+    net = NeuralogramNet(cfg)
+    save_checkpoint(tmp_path / "vgg19-e16-tiny.pt", dict(config=cfg.to_dict(), state_dict=net.state_dict(),
+                                                         label_names=["a", "b", "c"], label_mids=["x", "y", "z"],
+                                                         metrics={"mAP": 0.9, "chance_mAP": 0.33}))
+    monkeypatch.setenv("NEURALOGRAM_MODELS", str(tmp_path))
+    monkeypatch.setenv("NEURALOGRAM_PROBE_CORPUS", str(tiny_corpus))
+    monkeypatch.setattr(widgets, "_PROBE_MODELS", {})
+    box = widgets.pitch_widget(default_model="vgg19-e16-tiny")
+    run, met, (y, sr), _ = box.last_result
+    assert run["N"].shape[0] == 16 and sr == 8000 and y.size == 20 * 8000 and 0 <= met["frac_active"] <= 1
+    controls = {c.description: c for c in box.children[1].children}
+    controls["duration (s)"].value = 10.0  # a slider change recomputes
+    assert box.last_result[0]["duration"] == 10.0 and box.last_result[2][0].size == 10 * 8000
+    controls["weights"].value = "random init"
+    assert widgets._PROBE_MODELS["vgg19-e16-tiny", "random init"][0].trunk.input_norm.running_mean != 0
+    controls["layer"].value = "conv3_4"
+    assert box.last_result[0]["N"].shape[0] == cfg.channels()[7]  # conv3_4 is the 8th conv
+    rb = widgets.rhythm_widget(default_model="vgg19-e16-tiny")
+    run, rc, _, _ = rb.last_result
+    assert np.isclose(run["rates"][0], 1 / (0.1 + (0.001 - 0.1) * 1.0 / 30))  # first window centred at 1 s
+    pb = widgets.pattern_widget(default_model="vgg19-e16-tiny")
+    Ns, times, cos, _, names = pb.last_result
+    assert names == ("isochronous", "accent 1 of 4") and cos > 0
+    sb = widgets.size_widget()
+    assert [E for E, _, _ in sb.last_result[0]] == [16]

@@ -16,7 +16,12 @@ __all__ = ["resolve_model", "embed_windows", "down_up_chirp", "impulse_train_swe
 
 
 def resolve_model(model, info=None):
-    """Accept a model name, a checkpoint path, or a ``NeuralogramNet`` (with optional ``info``)."""
+    """Accept a model name, a checkpoint path, or a ``NeuralogramNet`` (with optional ``info``).
+
+    Returns ``(model in eval mode, info or None)``.
+
+    Book: ``book/07_pitch.ipynb``.
+    """
     if isinstance(model, NeuralogramNet):
         return model.eval(), info
     if isinstance(model, str):
@@ -44,6 +49,8 @@ def embed_windows(y, sr: int, model: NeuralogramNet, *, window: float = 2.0, hop
     N : np.ndarray [shape=(E, n_windows)], float32
     centres : np.ndarray [shape=(n_windows,)]
         Centre of each window in seconds.
+
+    Book: ``book/07_pitch.ipynb`` (equal, window for window, to ``neuralogram.neuralogram`` of chapter 6).
     """
     from tqdm.auto import tqdm
 
@@ -168,7 +175,10 @@ def impulse_train_sweep(*, duration: float = 300.0, period_start: float = 0.1, p
 
 
 def spearman(a, b) -> float:
-    """Spearman rank correlation of two 1-D arrays (NaN when fewer than 3 points or a constant input)."""
+    """Spearman rank correlation of two 1-D arrays (NaN when fewer than 3 points or a constant input).
+
+    Book: ``book/07_pitch.ipynb``.
+    """
     from scipy.stats import spearmanr
 
     a, b = np.asarray(a, float), np.asarray(b, float)
