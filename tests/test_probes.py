@@ -258,3 +258,15 @@ def test_probe_widgets_recompute(tmp_path, tiny_corpus, monkeypatch):
     assert names == ("isochronous", "accent 1 of 4") and cos > 0
     sb = widgets.size_widget()
     assert [E for E, _, _ in sb.last_result[0]] == [16]
+
+
+def test_compare_functions_return_trained_and_random(specs):
+    from neuralogram.probes import pitch_compare, rhythm_compare
+
+    model = NeuralogramNet(ModelConfig(**TINY)).eval()
+    pc = pitch_compare(model, {"name": "tiny", "hash": "abc"}, corpus=specs, duration=12.0, hop=1.0)
+    assert set(pc) == {"trained", "random"} and pc["trained"]["model"] == "tiny"
+    assert pc["random"]["model"].startswith("random-init") and pc["random"]["n_dims"] == 16
+    rc = rhythm_compare(model, {"name": "tiny", "hash": "abc"}, corpus=specs, duration=20.0, hop=1.0,
+                        pattern_params=dict(patterns=["isochronous", "swing (2:1)"], duration=4.0, hop=0.5))
+    assert {"rate_100ms", "rate_200ms", "pattern_ratio", "pattern_between"} <= set(rc["random"])

@@ -150,8 +150,12 @@ def rhythm_probe(model, info=None, *, layer=None, cache: bool = True, progress: 
     return out
 
 
-def rhythm_compare(model, info=None, *, corpus=None, seed: int = 0, layer=None, cache: bool = True, **params) -> dict:
+def rhythm_compare(model, info=None, *, corpus=None, seed: int = 0, layer=None, cache: bool = True,
+                   pattern_params: dict | None = None, **params) -> dict:
     """:func:`rhythm_probe` and :func:`pattern_probe` for ``model`` and its fair random-initialised twin.
+
+    ``params`` go to :func:`rhythm_probe`, ``pattern_params`` to :func:`pattern_probe` (whose float numbers are
+    added with a ``pattern_`` prefix).
 
     Returns ``{"trained": {...}, "random": {...}}``.
 
@@ -164,7 +168,7 @@ def rhythm_compare(model, info=None, *, corpus=None, seed: int = 0, layer=None, 
     res = {}
     for tag, m, inf in (("trained", model, info), ("random", rnd, None)):
         r = rhythm_probe(m, inf, layer=layer, cache=cache, **params)
-        r.update({f"pattern_{k}": v for k, v in pattern_probe(m, inf, layer=layer, cache=cache).items()
+        r.update({f"pattern_{k}": v for k, v in pattern_probe(m, inf, layer=layer, cache=cache, **(pattern_params or {})).items()
                   if isinstance(v, float)})
         res[tag] = r
     res["random"]["model"] = f"random-init ({(info or {}).get('name', 'unnamed')} shape, seed {seed})"
