@@ -23,7 +23,7 @@ env:
 	@tools/setup-env.sh
 
 book: env
-	$(PY) -m jupyter_book build . --builder html --keep-going
+	.venv/bin/jupyter-book build . --builder html --keep-going   # (jupyter_book has no __main__)
 	@echo ">> open _build/html/index.html"
 
 test: env unit nbval
