@@ -130,3 +130,20 @@ def test_instantaneous_frequency_of_stereo_averages_channels():
     stereo = np.stack([y, y])
     np.testing.assert_allclose(sg.instantaneous_frequency(stereo, sr=SR), sg.instantaneous_frequency(y, sr=SR))
     assert abs(np.median(sg.instantaneous_frequency(torch.from_numpy(y), sr=SR)) - 500) < 0.01
+
+
+def test_signal_explorer_rebuilds_the_signal_when_controls_change():
+    pytest.importorskip("ipywidgets")
+    import matplotlib
+    matplotlib.use("Agg")
+
+    from neuralogram.widgets import signal_explorer
+
+    box = signal_explorer()
+    y, kind = box.last_result
+    assert kind == "chirp" and y.shape == (4 * SR,)
+    controls = {getattr(c, "description", ""): c for c in box.children[1].children}
+    controls["signal"].value = "impulse train"
+    controls["period (ms)"].value = 50.0
+    y, kind = box.last_result
+    assert kind == "impulse train" and np.all(np.diff(np.flatnonzero(y)) == 400)

@@ -201,3 +201,45 @@ def test_one_linear_layer_learns_the_mel_map():
     rel = (torch.linalg.norm(W - T) / torch.linalg.norm(T)).item()
     assert rel < 0.01, rel
     assert losses[-1] < 1e-3 * losses[0]
+
+
+def test_specshow_axes_are_seconds_and_hertz():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from neuralogram.plotting import specshow
+
+    S = sp.linear_spectrogram(sg.sine(freq=1000, duration=2.0, sr=SR), SR)
+    fig, ax = plt.subplots()
+    im = specshow(S, sr=SR, hop_length=80, ax=ax)
+    x0, x1, y0, y1 = im.get_extent()
+    # 200 frames centred on 0, 10 ms, ..., 1.99 s; 129 bins centred on 0, 31.25, ..., 4000 Hz
+    np.testing.assert_allclose([x0, x1], [-0.005, 1.995])
+    np.testing.assert_allclose([y0, y1], [-15.625, 4015.625])
+    assert ax.get_xlabel() == "time (s)" and ax.get_ylabel() == "frequency (Hz)"
+    with pytest.raises(ValueError, match="complex"):
+        specshow(sp.stft(sg.sine(freq=1000, duration=0.1, sr=SR)), sr=SR, hop_length=80, ax=ax)
+    with pytest.raises(ValueError, match="y_coords"):
+        specshow(S, sr=SR, hop_length=80, ax=ax, y_axis="log")
+    plt.close(fig)
+
+
+def test_stft_explorer_recomputes_when_a_slider_moves():
+    pytest.importorskip("ipywidgets")
+    import matplotlib
+    matplotlib.use("Agg")
+
+    from neuralogram.widgets import stft_explorer
+
+    box = stft_explorer()
+    S, w, n_fft, win, hop = box.last_result
+    assert S.shape == (129, 201) and (win, hop) == (240, 80)
+    controls = [c for c in box.children[1].children]
+    hop_slider = next(c for c in controls if getattr(c, "description", "") == "hop (samples)")
+    hop_slider.value = 160
+    S2 = box.last_result[0]
+    assert S2.shape == (129, 101)  # 1 + 16000 // 160 frames
+    win_slider = next(c for c in controls if getattr(c, "description", "") == "window (samples)")
+    win_slider.value = 1024  # does not fit n_fft = 256: the widget says so and keeps the last result
+    assert box.last_result[0].shape == (129, 101)
