@@ -42,7 +42,12 @@ def default_corpus():
         from ..store import PackedStore
 
         return PackedStore(env)
-    from .. import corpus as _corpus  # imported lazily: the generator needs the SoundFont / espeak-ng
+    try:
+        from .. import corpus as _corpus  # imported lazily: the generator needs the SoundFont / espeak-ng
+    except ImportError as err:
+        raise ValueError("no corpus to estimate batch-norm statistics on: the stand-in generator "
+                         f"(neuralogram.corpus) is unavailable ({err}); pass corpus= or set "
+                         "$NEURALOGRAM_PROBE_CORPUS to a packed corpus") from None
     from ..store import PackedStore
 
     return PackedStore(_corpus.standin_corpus(**DEFAULT_CORPUS))
