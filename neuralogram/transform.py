@@ -1,0 +1,679 @@
+"""The Neuralogram transform: embeddings of sliding windows of arbitrarily long audio, stacked over time.
+
+Where the STFT projects each windowed frame onto sinusoids,
+
+.. math::  X(m, \\omega) = \\sum_n x[n]\\, w[n - mH]\\, e^{-j\\omega n},
+
+the neuralogram projects each windowed *context* onto the embedding space of a trained network :math:`\\mathcal{E}`,
+
+.. math::  N(k, j) = \\mathcal{E}_j\\big(\\mathrm{spec}(x[kH' + n]),\\ 0 \\le n < W\\big),
+
+with a context window :math:`W` (2 s, the model's input), a hop :math:`H'` (0.5 s in the paper) and the embedding
+index :math:`j = 1 .. E` in place of the frequency :math:`\\omega`.
+
+Conventions (all in the model's rate, 8 kHz; ``W = round(window * sr)``, ``H = round(hop * sr)`` samples):
+
+* **Windows.** Window ``k`` covers samples ``[kH, kH + W)``, ``k = 0 .. T-1`` with ``T = floor((n - W) / H) + 1``:
+  only windows that lie inside the signal (on 30.0 s: ``(30 - 2) / 0.5 + 1 = 57`` frames). With ``pad_end=True``
+  one more window may start past the last full one so that the end of the signal is covered,
+  ``T = ceil((n - W) / H) + 1``, and its missing samples are zeros.
+* **Times.** ``times[k]`` is the window's centre, ``(kH + W / 2) / sr`` seconds (1.0, 1.5, ... for the defaults).
+* **Short signals.** A signal shorter than the window gives one frame: it is zero-padded on both sides to ``W``
+  (centred in the window) and its time is the centre of the padded window, about ``n / (2 sr)``.
+* **Short windows.** ``window`` may be shorter than the model's 2 s context (down to 16 spectrogram frames,
+  0.16 s: one time step of conv5): the window's own, shorter spectrogram is fed to the fully convolutional trunk,
+  whose global average pool does not care about the length; no silence is invented. Longer windows are refused.
+* **Input.** Any sample rate (resampled to 8 kHz with torchaudio's anti-aliased windowed sinc, in chunks, so
+  the result equals resampling the whole signal at once); stereo ``(channels, n)`` is averaged to mono.
+* **Memory.** Only the 8 kHz mono signal is held (115 MB per hour); spectrograms and feature maps are made per
+  batch of windows (exact) or per 40 s chunk (fast), so an hour runs in bounded memory.
+
+Modes: ``"exact"`` (default) computes each window's spectrogram and runs the network on it, exactly the paper's
+definition; ``"fast"`` runs the trunk once over the spectrogram of the whole signal (in overlapping chunks whose
+margins exceed the receptive field, so chunking changes nothing) and averages the feature map over each window's
+frames. The two differ at the window edges (zero padding inside each window versus the real neighbours); the
+chapter and ``benchmarks/transform.py`` measure the difference and the speed-up.
+
+Book: ``book/06_neuralogram.ipynb``.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ._validate import as_audio, check_positive, check_sr, to_mono
+from .cache import atomic_path
+from .model import NeuralogramNet
+from .spectral import LOG_FLOOR, PAPER_HOP_LENGTH, PAPER_N_FFT, PAPER_SR, PAPER_WIN_LENGTH, LinearSpectrogram
+
+__all__ = ["neuralogram", "window_starts", "frame_times", "sort_indices", "apply_permutation",
+           "save_permutation", "load_permutation", "load_audio", "to_model_rate", "fast_vs_exact",
+           "spectrogram_overview", "register_cli", "MIN_WINDOW_FRAMES", "CONV5_STRIDE"]
+
+#: Time downsampling of the trunk at conv5 (four 2x2 pools): one feature column per 16 spectrogram frames.
+CONV5_STRIDE = 16
+#: The shortest window accepted, in spectrogram frames (one conv5 time step = 160 ms).
+MIN_WINDOW_FRAMES = 16
+#: Spectrogram frames of margin on each side of a fast-mode chunk: the conv5_4 receptive field is 252 frames
+#: (126 each side), rounded up to a multiple of the stride so that the pooling grids stay aligned.
+_FAST_MARGIN = 128
+_FAST_CHUNK = 4000  # frames per fast-mode chunk (40 s), a multiple of the stride
+_RESAMPLE_CHUNK_SECONDS = 30.0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# checks
+# ---------------------------------------------------------------------------------------------------------------
+def _check_model(model):
+    if not isinstance(model, NeuralogramNet):
+        raise ValueError(f"model must be a NeuralogramNet (see neuralogram.load_model), got {type(model).__name__}")
+    cfg = model.config
+    want = {"n_freq": PAPER_N_FFT // 2 + 1, "sr": PAPER_SR, "hop_length": PAPER_HOP_LENGTH}
+    bad = {k: getattr(cfg, k) for k, v in want.items() if getattr(cfg, k) != v}
+    if bad:
+        raise ValueError(f"this model takes another input shape ({bad}); the neuralogram transform computes the "
+                         f"paper's spectrogram ({want}: {want['n_freq']} bins, 10 ms hop at 8 kHz)")
+    return cfg
+
+
+def _check_layer(model, layer):
+    if layer is None:
+        return model.conv_layer_names[-1]
+    names = [n for n in model.trunk._modules if n != "input_norm"]
+    if layer not in names:
+        raise ValueError(f"unknown layer {layer!r}; use None (conv5_4, the embedding) or one of {names}")
+    return layer
+
+
+def _check_window_hop(window, hop, cfg):
+    window = check_positive(window, "window (s)")
+    hop = check_positive(hop, "hop (s)")
+    context = cfg.window_seconds
+    if window > context + 1e-9:
+        raise ValueError(f"window={window} s is longer than the model's context ({context:g} s, the length it was "
+                         f"trained on); use window <= {context:g}")
+    min_window = MIN_WINDOW_FRAMES * cfg.hop_length / cfg.sr
+    if window < min_window - 1e-9:
+        raise ValueError(f"window={window} s is shorter than {min_window:g} s ({MIN_WINDOW_FRAMES} spectrogram "
+                         f"frames, one time step of the last conv block)")
+    if round(hop * cfg.sr) < 1:
+        raise ValueError(f"hop={hop} s is shorter than one sample at {cfg.sr} Hz")
+    return window, hop
+
+
+def window_starts(n_samples: int, *, sr: int = PAPER_SR, window: float = 2.0, hop: float = 0.5,
+                  pad_end: bool = False) -> np.ndarray:
+    """First sample of every window (in samples at ``sr``), following the module's conventions.
+
+    Parameters
+    ----------
+    n_samples : int
+        Length of the signal at ``sr``.
+    sr : int
+        The model's rate (8000).
+    window, hop : float
+        Seconds.
+    pad_end : bool
+        Add a last, zero-padded window when the full windows leave the end of the signal uncovered.
+
+    Returns
+    -------
+    np.ndarray [shape=(T,)], int64
+        ``k * H`` for ``k = 0 .. T-1``; a signal shorter than the window gives one negative start
+        ``-((W - n) // 2)``: the signal is centred in a zero-padded window.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    n = check_positive(n_samples, "n_samples", integer=True)
+    W, H = int(round(window * sr)), int(round(hop * sr))
+    if W < 1 or H < 1:
+        raise ValueError(f"window ({window} s) and hop ({hop} s) must each be at least one sample at {sr} Hz")
+    if n < W:
+        return np.array([-((W - n) // 2)], dtype=np.int64)
+    T = (n - W) // H + 1
+    if pad_end and (T - 1) * H + W < n:
+        T += 1
+    return np.arange(T, dtype=np.int64) * H
+
+
+def frame_times(duration: float, *, window: float = 2.0, hop: float = 0.5, pad_end: bool = False,
+                sr: int = PAPER_SR) -> np.ndarray:
+    """Centres (s) of the neuralogram frames of a signal of ``duration`` seconds: ``len()`` is ``T``.
+
+    ``frame_times(30.0)`` has 57 entries (1.0 .. 29.0 s); ``frame_times(30.5)`` has 58.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    duration = check_positive(duration, "duration (s)")
+    starts = window_starts(int(round(duration * sr)), sr=sr, window=window, hop=hop, pad_end=pad_end)
+    return (starts + round(window * sr) / 2) / sr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# input: resampling in chunks, files
+# ---------------------------------------------------------------------------------------------------------------
+def _resample_kernel_margin(orig: int, new: int) -> int:
+    """Input samples of context the windowed-sinc resampler needs on each side (a multiple of orig/gcd)."""
+    g = math.gcd(orig, new)
+    a, b = orig // g, new // g
+    width = math.ceil(6 * a / (min(a, b) * 0.99))  # torchaudio's default lowpass_filter_width=6, rolloff=0.99
+    need = width + a + 1
+    return a * math.ceil(need / a)
+
+
+def to_model_rate(y, sr: int, *, target_sr: int = PAPER_SR, chunk_seconds: float = _RESAMPLE_CHUNK_SECONDS,
+                  progress: bool = False) -> torch.Tensor:
+    """Mono audio at ``target_sr``: stereo averaged, resampled in chunks with torchaudio's windowed sinc.
+
+    Chunks start at multiples of ``sr / gcd(sr, target_sr)`` input samples and carry enough neighbouring samples
+    for the interpolation kernel, so the result equals ``torchaudio.functional.resample`` of the whole signal
+    (to float rounding) while the working memory stays at a few chunks.
+
+    Parameters
+    ----------
+    y : np.ndarray or torch.Tensor [shape=(n,) or (channels, n)]
+    sr : int
+        Rate of ``y`` (Hz).
+    target_sr : int
+        The model's rate (8000 Hz).
+
+    Returns
+    -------
+    torch.Tensor [shape=(ceil(n * target_sr / sr),)], float32
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    import torchaudio.functional as AF
+
+    sr, target_sr = check_sr(sr), check_sr(target_sr)
+    x = to_mono(as_audio(y))
+    if sr == target_sr:
+        return x
+    g = math.gcd(sr, target_sr)
+    a, b = sr // g, target_sr // g
+    n = x.numel()
+    chunk = a * max(1, int(chunk_seconds * sr) // a)
+    if n <= 2 * chunk:
+        return AF.resample(x, sr, target_sr)
+    margin = _resample_kernel_margin(sr, target_sr)
+    n_out = math.ceil(n * b / a)
+    out = torch.empty(n_out, dtype=torch.float32)
+    from tqdm.auto import tqdm
+
+    for c0 in tqdm(range(0, n, chunk), disable=not progress, desc="resample", leave=False):
+        c1 = min(n, c0 + chunk)
+        lo, hi = c0 - margin, c1 + margin
+        seg = x[max(lo, 0):min(hi, n)]
+        seg = torch.nn.functional.pad(seg, (max(0, -lo), max(0, hi - n)))
+        r = AF.resample(seg, sr, target_sr)
+        o0 = c0 * b // a
+        o1 = n_out if c1 == n else c1 * b // a
+        skip = margin * b // a
+        out[o0:o1] = r[skip:skip + (o1 - o0)]
+    return out
+
+
+def load_audio(source, *, name: str | None = None):
+    """Read an audio file with soundfile: a path, raw bytes (e.g. an upload) or a file-like object.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,) or (channels, n)], float32
+    sr : int
+
+    Raises
+    ------
+    ValueError
+        A file that does not exist, that soundfile cannot decode (naming the formats it reads), or that holds
+        no samples.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    import soundfile as sf
+
+    label = name or (str(source) if isinstance(source, (str, os.PathLike)) else "the uploaded file")
+    if isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
+        raise ValueError(f"cannot read {label}: no such file")
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = io.BytesIO(bytes(source))
+    try:
+        data, sr = sf.read(source, dtype="float32", always_2d=True)
+    except Exception as err:  # soundfile raises LibsndfileError / RuntimeError / TypeError for foreign data
+        kinds = ", ".join(sorted(sf.available_formats()))
+        raise ValueError(f"cannot read {label} as audio ({str(err).strip() or type(err).__name__}). "
+                         f"soundfile reads {kinds}; convert it first (e.g. with ffmpeg or sox).") from None
+    if data.shape[0] == 0:
+        raise ValueError(f"{label} holds no audio samples")
+    y = data[:, 0] if data.shape[1] == 1 else np.ascontiguousarray(data.T)
+    return y, int(sr)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the transform
+# ---------------------------------------------------------------------------------------------------------------
+def _segments(x: torch.Tensor, starts, W: int) -> torch.Tensor:
+    """(len(starts), W) windows of ``x``; samples outside the signal are zeros."""
+    n = x.numel()
+    if all(0 <= s and s + W <= n for s in (int(starts[0]), int(starts[-1]))):
+        return torch.stack([x[s:s + W] for s in starts])
+    out = torch.zeros(len(starts), W, dtype=x.dtype)
+    for i, s in enumerate(starts):
+        s = int(s)
+        a, b = max(s, 0), min(s + W, n)
+        if b > a:
+            out[i, a - s:b - s] = x[a:b]
+    return out
+
+
+def _spec_frames(x: torch.Tensor, f0: int, f1: int, spec: LinearSpectrogram) -> torch.Tensor:
+    """Log-power frames ``f0 .. f1-1`` of the whole signal (frame m centred on sample m * hop, zeros outside)."""
+    hop, half = spec.hop_length, spec.n_fft // 2
+    a, b = f0 * hop - half, (f1 - 1) * hop + half  # frame m uses samples [m hop - n_fft/2, m hop + n_fft/2)
+    n = x.numel()
+    lo, hi = max(a, 0), min(b, n)
+    if lo == a and hi == b:
+        seg = x[a:b]
+    else:
+        seg = torch.zeros(b - a, dtype=x.dtype)
+        if hi > lo:
+            seg[lo - a:hi - a] = x[lo:hi]
+    X = torch.stft(seg, n_fft=spec.n_fft, hop_length=hop, win_length=spec.win_length, window=spec.window,
+                   center=False, return_complex=True)
+    return torch.log(X.abs().square() + spec.log_floor)[:, :f1 - f0]
+
+
+@torch.inference_mode()
+def _exact(x, starts, W, model, layer, batch_size, device, progress):
+    from tqdm.auto import tqdm
+
+    spec = LinearSpectrogram(hop_length=model.config.hop_length).to(device)
+    out = None
+    for b0 in tqdm(range(0, len(starts), batch_size), disable=not progress, desc="neuralogram (exact)",
+                   leave=False):
+        seg = _segments(x, starts[b0:b0 + batch_size], W).to(device)
+        e = model.pool(model.features(spec(seg).unsqueeze(1), layer)).float().cpu()
+        if out is None:
+            out = torch.empty(e.shape[1], len(starts), dtype=torch.float32)
+        out[:, b0:b0 + len(e)] = e.T
+    return out.numpy()
+
+
+@torch.inference_mode()
+def _fast(x, starts, W, model, layer, device, progress, chunk_frames=_FAST_CHUNK):
+    from tqdm.auto import tqdm
+
+    hop = model.config.hop_length
+    spec = LinearSpectrogram(hop_length=hop)
+    L = W // hop  # frames per window (the exact window's spectrogram has n_win // hop frames too)
+    sf = np.round(np.asarray(starts) / hop).astype(np.int64)  # window start frames
+    f_lo, f_hi = int(sf.min()), int(sf.max()) + L
+    total = f_hi - f_lo
+    stride, margin = CONV5_STRIDE, _FAST_MARGIN
+    chunk = max(stride, chunk_frames // stride * stride)
+    cols = []
+    for c0 in tqdm(range(0, total, chunk), disable=not progress, desc="neuralogram (fast)", leave=False):
+        c1 = min(total, c0 + chunk)
+        e0, e1 = max(0, c0 - margin), min(total, c1 + margin)
+        S = _spec_frames(x, f_lo + e0, f_lo + e1, spec)
+        fmap = model.features(S[None, None].to(device), layer)
+        g = fmap.mean(dim=2)[0].float().cpu().double()  # (C, columns) averaged over frequency
+        k0 = (c0 - e0) // stride
+        cols.append(g[:, k0:k0 + math.ceil((c1 - c0) / stride)])
+    G = torch.cat(cols, dim=1)  # column j covers frames [16 j, 16 j + 16) of the padded range
+    n_cols = G.shape[1]
+    lengths = torch.clamp(total - torch.arange(n_cols) * stride, max=stride).double()
+    cum = torch.cat([torch.zeros(G.shape[0], 1, dtype=torch.float64), torch.cumsum(G * lengths, dim=1)], dim=1)
+
+    def integral(p):  # integral of the piecewise-constant column function over frames [0, p)
+        p = torch.as_tensor(p, dtype=torch.int64)
+        j = torch.clamp(p // stride, max=n_cols - 1)
+        return cum[:, j] + (p - j * stride).double() * G[:, j]
+
+    u = torch.as_tensor(sf - f_lo)
+    N = (integral(u + L) - integral(u)) / L
+    return N.float().numpy()
+
+
+def neuralogram(y, sr: int, model, *, window: float = 2.0, hop: float = 0.5, layer: str | None = None,
+                mode: str = "exact", batch_size: int = 64, device=None, pad_end: bool = False,
+                progress: bool = False):
+    """The neuralogram of ``y``: the embedding of every ``window``-second window, every ``hop`` seconds.
+
+    Parameters
+    ----------
+    y : np.ndarray or torch.Tensor [shape=(n,) or (channels, n)]
+        Audio at ``sr`` Hz, any length. Stereo (channels, n) is averaged to mono.
+    sr : int
+        Sample rate of ``y``; the signal is resampled to the model's 8 kHz (:func:`to_model_rate`).
+    model : NeuralogramNet
+        A trained network (:func:`neuralogram.load_model`); it is put in eval mode for the call and restored.
+    window : float
+        Context window in seconds, 0.16 <= window <= the model's context (2 s). Default 2.0.
+    hop : float
+        Seconds between window starts (> 0). Default 0.5 (the paper's).
+    layer : str or None
+        Trunk layer whose feature map is globally averaged: ``None`` = ``conv5_4`` (the embedding, E rows), or any
+        of ``model.layer_names`` from ``conv1_1`` to ``conv5_4`` / ``pool1`` .. ``pool4`` (that layer's channels).
+    mode : {"exact", "fast"}
+        ``"exact"``: each window's spectrogram through the network (the definition). ``"fast"``: the trunk once
+        over the whole spectrogram, feature map averaged over each window's frames (window starts rounded to the
+        10 ms frame grid).
+    batch_size : int
+        Windows per forward pass in exact mode (memory ~ ``batch_size`` x 4 MB for the E=500 model).
+    device : str or torch.device, optional
+        Where to run; default the model's device. The model is moved there.
+    pad_end : bool
+        Add a last window, zero-padded, when the full windows leave the end of the signal uncovered.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    N : np.ndarray [shape=(C, T)], float32
+        Column ``k`` is the embedding of window ``k`` (C = E for conv5_4).
+    times : np.ndarray [shape=(T,)], float64
+        Window centres in seconds (``(k * hop + window / 2)`` with hop and window rounded to samples at 8 kHz).
+        See the module docstring for the windows of short signals and ``pad_end``.
+
+    Raises
+    ------
+    ValueError
+        Empty input, NaN/Inf, a window longer than the model's context or shorter than 0.16 s, a hop of zero or
+        less, an unknown layer or mode, a model that takes another input shape.
+
+    Examples
+    --------
+    >>> model, info = neuralogram.load_model("vgg19-e500-standin")       # doctest: +SKIP
+    >>> N, t = neuralogram.neuralogram(y, 44100, model)                  # doctest: +SKIP
+    >>> N.shape, t[:3]                                                   # doctest: +SKIP
+    ((500, 57), array([1. , 1.5, 2. ]))
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    cfg = _check_model(model)
+    sr = check_sr(sr)
+    x = as_audio(y)  # validate before any work (empty, NaN/Inf, rank)
+    window, hop = _check_window_hop(window, hop, cfg)
+    layer = _check_layer(model, layer)
+    if mode not in ("exact", "fast"):
+        raise ValueError(f"mode must be 'exact' or 'fast', got {mode!r}")
+    batch_size = check_positive(batch_size, "batch_size", integer=True)
+    x = to_model_rate(x, sr, target_sr=cfg.sr, progress=progress)
+    W = int(round(window * cfg.sr))
+    starts = window_starts(x.numel(), sr=cfg.sr, window=window, hop=hop, pad_end=pad_end)
+    if device is None:
+        device = next(model.parameters()).device
+    device = torch.device(device)
+    was_training = model.training
+    model.to(device).eval()
+    try:
+        if mode == "exact":
+            N = _exact(x, starts, W, model, layer, batch_size, device, progress)
+        else:
+            N = _fast(x, starts, W, model, layer, device, progress)
+    finally:
+        model.train(was_training)
+    times = (starts + W / 2) / cfg.sr
+    return N, times
+
+
+def fast_vs_exact(N_exact: np.ndarray, N_fast: np.ndarray) -> dict:
+    """How far the fast mode is from the exact one: relative error and correlations.
+
+    Returns
+    -------
+    dict
+        ``rel_error`` = ||fast - exact||_F / ||exact||_F; ``corr`` = Pearson correlation of all entries;
+        ``median_column_corr`` = median over frames of the correlation of the two embedding vectors;
+        ``max_abs`` = the largest absolute difference.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    A, B = np.asarray(N_exact, np.float64), np.asarray(N_fast, np.float64)
+    if A.shape != B.shape:
+        raise ValueError(f"shapes differ: exact {A.shape} vs fast {B.shape}")
+    rel = float(np.linalg.norm(B - A) / max(np.linalg.norm(A), 1e-30))
+    corr = float(np.corrcoef(A.ravel(), B.ravel())[0, 1])
+    Ac, Bc = A - A.mean(0), B - B.mean(0)
+    col = (Ac * Bc).sum(0) / np.maximum(np.linalg.norm(Ac, axis=0) * np.linalg.norm(Bc, axis=0), 1e-30)
+    return {"rel_error": rel, "corr": corr, "median_column_corr": float(np.median(col)),
+            "max_abs": float(np.abs(B - A).max())}
+
+
+def spectrogram_overview(y, sr: int, *, max_frames: int = 3000, chunk_frames: int = 20000):
+    """The paper's log spectrogram of a signal of any length, averaged in time to at most ``max_frames`` columns.
+
+    Computed per chunk (bounded memory). Returns ``(S (129, frames), times (frames,) s)``, ``times`` being the
+    centre of each averaged group of 10 ms frames. For 30 s and ``max_frames >= 3000``: the plain 129 x 3000.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    x = to_model_rate(y, sr)
+    spec = LinearSpectrogram()
+    n_fr = x.numel() // spec.hop_length
+    if n_fr < 1:
+        raise ValueError(f"signal of {x.numel()} samples at 8 kHz is shorter than one 10 ms frame")
+    group = max(1, math.ceil(n_fr / check_positive(max_frames, "max_frames", integer=True)))
+    chunk = max(group, chunk_frames // group * group)
+    parts = []
+    with torch.inference_mode():
+        for f0 in range(0, n_fr, chunk):
+            f1 = min(n_fr, f0 + chunk)
+            S = _spec_frames(x, f0, f1, spec)
+            k = (f1 - f0) // group
+            full = S[:, :k * group].reshape(S.shape[0], k, group).mean(-1)
+            if (f1 - f0) % group:
+                full = torch.cat([full, S[:, k * group:].mean(-1, keepdim=True)], 1)
+            parts.append(full)
+    S = torch.cat(parts, 1).numpy()
+    t = (np.arange(S.shape[1]) * group + (group - 1) / 2) * spec.hop_length / PAPER_SR
+    return S, t
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the learned shuffling pattern
+# ---------------------------------------------------------------------------------------------------------------
+def _check_N(N):
+    N = N.detach().cpu().numpy() if isinstance(N, torch.Tensor) else np.asarray(N)
+    if N.ndim != 2 or 0 in N.shape:
+        raise ValueError(f"N must be a non-empty (E, T) neuralogram, got shape {N.shape}")
+    if not np.issubdtype(N.dtype, np.number) or not np.isfinite(N).all():
+        raise ValueError("N must hold finite numbers")
+    return N
+
+
+def sort_indices(N, *, key=None, threshold: float = 0.1, descending: bool = False, return_n_active: bool = False):
+    """The paper's shuffling pattern: order the embedding dimensions by where their peak activation falls.
+
+    Dimension ``e`` peaks at frame ``t_e = argmax_t N[e, t]``; active dimensions are ordered by ``key[t_e]``
+    (ties by the larger peak first). A dimension is **dormant** when its peak is at most ``threshold`` times the
+    largest value of ``N`` (``max_t N[e, t] <= threshold * max N``); dormant dimensions come last, strongest
+    first. The paper sorts a chirp's neuralogram by frequency (``key`` = the chirp's frequency at each frame) and
+    an impulse train's by period.
+
+    Parameters
+    ----------
+    N : np.ndarray [shape=(E, T)]
+        A neuralogram (non-negative for the ReLU layers).
+    key : array-like [shape=(T,)], optional
+        The value to sort by at each frame (time, a probe frequency, a period). Default: the frame index (time).
+    threshold : float
+        Relative dormancy threshold in [0, 1). Default 0.1.
+    descending : bool
+        Sort active dimensions by decreasing key (e.g. "highest periods first").
+    return_n_active : bool
+        Also return the number of active dimensions (they are ``perm[:n_active]``).
+
+    Returns
+    -------
+    perm : np.ndarray [shape=(E,)], int64
+        A permutation of ``0 .. E-1``: ``N[perm]`` (or :func:`apply_permutation`) is the sorted neuralogram.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    N = _check_N(N)
+    E, T = N.shape
+    threshold = float(threshold)
+    if not 0 <= threshold < 1:
+        raise ValueError(f"threshold must be in [0, 1), got {threshold}")
+    if key is None:
+        key = np.arange(T, dtype=np.float64)
+    else:
+        key = np.asarray(key, dtype=np.float64)
+        if key.shape != (T,):
+            raise ValueError(f"key must have one value per frame, shape ({T},), got {key.shape}")
+        if not np.isfinite(key).all():
+            raise ValueError("key contains NaN or Inf")
+    peak = N.max(axis=1).astype(np.float64)
+    top = peak.max()
+    active = peak > threshold * top if top > 0 else np.zeros(E, bool)
+    k = key[N.argmax(axis=1)]
+    if descending:
+        k = -k
+    act = np.flatnonzero(active)
+    dor = np.flatnonzero(~active)
+    act = act[np.lexsort((-peak[act], k[act]))]
+    dor = dor[np.argsort(-peak[dor], kind="stable")]
+    perm = np.concatenate([act, dor]).astype(np.int64)
+    return (perm, len(act)) if return_n_active else perm
+
+
+def _check_perm(perm, E=None):
+    p = np.asarray(perm)
+    if p.ndim != 1 or not np.issubdtype(p.dtype, np.integer):
+        raise ValueError(f"a permutation must be a 1-D integer array, got shape {p.shape} dtype {p.dtype}")
+    if not np.array_equal(np.sort(p), np.arange(len(p))):
+        raise ValueError("not a permutation of 0 .. E-1 (an index is missing or repeated)")
+    if E is not None and len(p) != E:
+        raise ValueError(f"the permutation orders {len(p)} dimensions but N has {E} (another model or layer?)")
+    return p.astype(np.int64)
+
+
+def apply_permutation(N, perm):
+    """Reorder the rows of ``N`` (E, T) with a permutation from :func:`sort_indices` (``N[perm]``).
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    N = _check_N(N)
+    return N[_check_perm(perm, N.shape[0])]
+
+
+def save_permutation(path, perm, *, meta: dict | None = None) -> Path:
+    """Save a permutation (and JSON-able ``meta``, e.g. the model name/hash and the probe) to ``.npz``, atomically.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    p = _check_perm(perm)
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise ValueError(f"permutations are saved as .npz, got {path.name!r}")
+    with atomic_path(path) as tmp:
+        np.savez(tmp, perm=p, meta=np.array(json.dumps(meta or {}, default=str)))
+    return path
+
+
+def load_permutation(path, *, return_meta: bool = False):
+    """Load a permutation saved by :func:`save_permutation` (checked to be one).
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            p = _check_perm(z["perm"])
+            meta = json.loads(str(z["meta"])) if "meta" in z else {}
+    except (OSError, KeyError, ValueError) as err:
+        raise ValueError(f"{path}: not a saved permutation ({err})") from None
+    return (p, meta) if return_meta else p
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# command line
+# ---------------------------------------------------------------------------------------------------------------
+def _default_model() -> str:
+    from .checkpoints import available_models
+
+    names = available_models()
+    for pref in ("vgg19-e500-standin", "vgg19-e2000-standin"):
+        if pref in names:
+            return pref
+    if not names:
+        raise ValueError("no shipped models in data/models; pass --model PATH.pt")
+    return names[0]
+
+
+def _cmd_compute(args) -> int:
+    import sys
+    import time
+
+    from .checkpoints import load_model
+
+    try:
+        y, sr = load_audio(args.input)
+        model, info = load_model(args.model or _default_model())
+        t0 = time.perf_counter()
+        N, times = neuralogram(y, sr, model, window=args.window, hop=args.hop, layer=args.layer,
+                               mode="fast" if args.fast else "exact", batch_size=args.batch_size,
+                               device=args.device, pad_end=args.pad_end, progress=not args.quiet)
+        elapsed = time.perf_counter() - t0
+        duration = y.shape[-1] / sr
+        perm = sort_indices(N)
+        meta = {"input": str(args.input), "sr": sr, "channels": 1 if y.ndim == 1 else int(y.shape[0]),
+                "duration_s": duration, "model": info["name"], "model_hash": info["hash"],
+                "layer": args.layer or model.conv_layer_names[-1], "window": args.window, "hop": args.hop,
+                "mode": "fast" if args.fast else "exact", "pad_end": bool(args.pad_end)}
+        with atomic_path(args.output) as tmp:
+            np.savez(tmp, N=N, times=times, perm=perm, meta=np.array(json.dumps(meta)))
+        if args.png:
+            import matplotlib
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+
+            from .plotting import neuralogram_figure
+
+            S, st = spectrogram_overview(y, sr)
+            fig = neuralogram_figure(N, times, S=S, spec_times=st, order=perm if args.sort else None,
+                                     title=f"{Path(args.input).name} — {info['name']}, {meta['layer']}, "
+                                           f"window {args.window:g} s, hop {args.hop:g} s ({meta['mode']})")
+            with atomic_path(args.png) as tmp:
+                fig.savefig(tmp, dpi=110, format="png")
+            plt.close(fig)
+    except ValueError as err:
+        print(f"neuralogram compute: error: {err}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(f"{args.input}: {duration:.1f} s at {sr} Hz -> N {N.shape[0]} x {N.shape[1]} "
+              f"({elapsed:.1f} s, {duration / max(elapsed, 1e-9):.0f}x real time) -> {args.output}"
+              + (f", {args.png}" if args.png else ""))
+    return 0
+
+
+def register_cli(subparsers) -> None:
+    """Add ``neuralogram compute IN.wav -o OUT.npz [--png OUT.png] [--model NAME] [--window 2] [--hop 0.5] ...``.
+
+    The ``.npz`` holds ``N`` (E, T) float32, ``times`` (T,) seconds, ``perm`` (the time-sorted order) and
+    ``meta`` (JSON: input, rate, channels, model name and hash, layer, window, hop, mode).
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    p = subparsers.add_parser("compute", help="the neuralogram of an audio file",
+                              description="Compute the neuralogram of an audio file (any rate; stereo averaged).")
+    p.add_argument("input", help="audio file (anything soundfile reads: wav, flac, ogg, mp3, ...)")
+    p.add_argument("-o", "--output", required=True, help="output .npz (N, times, perm, meta)")
+    p.add_argument("--png", help="also draw spectrogram above neuralogram to this PNG")
+    p.add_argument("--model", help="shipped model name or checkpoint path (default: vgg19-e500-standin)")
+    p.add_argument("--window", type=float, default=2.0, help="context window in seconds (<= 2)")
+    p.add_argument("--hop", type=float, default=0.5, help="hop in seconds")
+    p.add_argument("--layer", default=None, help="trunk layer (default conv5_4)")
+    p.add_argument("--fast", action="store_true", help="fast mode: trunk once, pool per window")
+    p.add_argument("--pad-end", action="store_true", help="add a zero-padded window covering the end")
+    p.add_argument("--sort", action="store_true", help="draw the PNG with dimensions sorted by peak time")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=_cmd_compute)
