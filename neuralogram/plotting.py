@@ -186,3 +186,109 @@ def matshow(M, *, ax=None, title: str | None = None, x_coords=None, xlabel: str 
     if colorbar:
         ax.figure.colorbar(im, ax=ax, pad=0.01)
     return im
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Part III (transform): the neuralogram and the paper's Fig. 1 layout. Owned by the transform chapter (06).
+# ---------------------------------------------------------------------------------------------------------------
+__all__ += ["neuralogram_show", "neuralogram_figure"]
+
+
+def neuralogram_show(N, times, *, ax=None, order=None, n_active: int | None = None, cmap: str = "magma",
+                     colorbar: bool = True, vmin=0.0, vmax=None, title: str | None = None,
+                     cbar_label: str | None = "activation"):
+    """Draw a neuralogram (E, T) with time (s) across and the embedding index up (row 0 at the bottom).
+
+    Parameters
+    ----------
+    N : np.ndarray [shape=(E, T)]
+    times : array-like [shape=(T,)]
+        Frame centres in seconds (the second output of :func:`neuralogram.neuralogram`).
+    order : array-like [shape=(E,)], optional
+        A permutation (:func:`neuralogram.sort_indices`); rows are drawn in that order.
+    n_active : int, optional
+        With ``order``: draw a line above the first ``n_active`` (active) rows; the rest are dormant.
+    vmin, vmax : float
+        Colour range; ``vmax`` defaults to the 99.5th percentile, so a few hot cells do not wash out the rest.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    import matplotlib.pyplot as plt
+
+    N = _to_numpy(N)
+    t = np.asarray(times, dtype=float)
+    if N.ndim != 2 or 0 in N.shape:
+        raise ValueError(f"N must be a non-empty (E, T) array, got shape {N.shape}")
+    if t.shape != (N.shape[1],):
+        raise ValueError(f"times must have one entry per frame ({N.shape[1]}), got shape {t.shape}")
+    if order is not None:
+        order = np.asarray(order)
+        if order.shape != (N.shape[0],):
+            raise ValueError(f"order must have one entry per row ({N.shape[0]}), got shape {order.shape}")
+        N = N[order]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.5))
+    if vmax is None:
+        vmax = max(float(np.percentile(N, 99.5)), 1e-12)
+    xe = _edges(t) if t.size > 1 else np.array([t[0] - 0.25, t[0] + 0.25])
+    im = ax.imshow(N, origin="lower", aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest",
+                   extent=[xe[0], xe[-1], -0.5, N.shape[0] - 0.5])
+    if order is not None and n_active is not None and 0 < n_active < N.shape[0]:
+        ax.axhline(n_active - 0.5, color="w", lw=0.8, ls="--")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("embedding index" + (" (sorted)" if order is not None else ""))
+    if title:
+        ax.set_title(title)
+    if colorbar:
+        cb = ax.figure.colorbar(im, ax=ax, pad=0.01)
+        if cbar_label:
+            cb.set_label(cbar_label)
+    return im
+
+
+def neuralogram_figure(N, times, *, S=None, spec_times=None, sr: int = 8000, hop_length: int = 80, order=None,
+                       n_active: int | None = None, title: str | None = None, fig=None, figsize=(10, 6.5),
+                       height_ratios=(1, 1.3)):
+    """The paper's Fig. 1 layout: spectrogram (top) above the neuralogram (bottom) on one time axis in seconds.
+
+    Parameters
+    ----------
+    N : np.ndarray [shape=(E, T)] and times [shape=(T,)]
+        The neuralogram and its frame centres (s).
+    S : np.ndarray [shape=(129, frames)], optional
+        The log spectrogram; frame ``m`` is at ``m * hop_length / sr`` s unless ``spec_times`` is given.
+        Without ``S`` only the neuralogram is drawn.
+    order, n_active
+        Draw the neuralogram sorted (see :func:`neuralogram_show`); unsorted by default.
+    fig : matplotlib Figure, optional
+        Draw into this (empty) figure, e.g. from a widget.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``fig.axes[0]`` is the spectrogram (if any), the next image axis the neuralogram; they share x.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    import matplotlib.pyplot as plt
+
+    if fig is None:
+        fig = plt.figure(figsize=figsize)
+    if S is None:
+        ax = fig.subplots(1, 1)
+        neuralogram_show(N, times, ax=ax, order=order, n_active=n_active, title=title)
+        return fig
+    ax0, ax1 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": list(height_ratios)})
+    S = _to_numpy(S)
+    specshow(S, sr=sr, hop_length=hop_length, ax=ax0, x_coords=spec_times,
+             title=f"spectrogram ({S.shape[0]} x {S.shape[1]})")
+    ax0.set_xlabel("")
+    Nn = _to_numpy(N)
+    neuralogram_show(Nn, times, ax=ax1, order=order, n_active=n_active,
+                     title=f"neuralogram ({Nn.shape[0]} x {Nn.shape[1]})" + (", sorted" if order is not None else ""))
+    st = np.arange(S.shape[1]) * hop_length / sr if spec_times is None else np.asarray(spec_times, float)
+    ax1.set_xlim(*_edges(st)[[0, -1]])
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
