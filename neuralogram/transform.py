@@ -245,8 +245,11 @@ def load_audio(source, *, name: str | None = None):
     try:
         data, sr = sf.read(source, dtype="float32", always_2d=True)
     except Exception as err:  # soundfile raises LibsndfileError / RuntimeError / TypeError for foreign data
+        import re
+
         kinds = ", ".join(sorted(sf.available_formats()))
-        raise ValueError(f"cannot read {label} as audio ({str(err).strip() or type(err).__name__}). "
+        why = re.sub(r"^Error opening .*?: ", "", str(err).strip()) or type(err).__name__
+        raise ValueError(f"cannot read {label} as audio ({why}). "
                          f"soundfile reads {kinds}; convert it first (e.g. with ffmpeg or sox).") from None
     if data.shape[0] == 0:
         raise ValueError(f"{label} holds no audio samples")
@@ -341,7 +344,7 @@ def _fast(x, starts, W, model, layer, device, progress, chunk_frames=_FAST_CHUNK
 
 
 def neuralogram(y, sr: int, model, *, window: float = 2.0, hop: float = 0.5, layer: str | None = None,
-                mode: str = "exact", batch_size: int = 64, device=None, pad_end: bool = False,
+                mode: str = "exact", batch_size: int = 16, device=None, pad_end: bool = False,
                 progress: bool = False):
     """The neuralogram of ``y``: the embedding of every ``window``-second window, every ``hop`` seconds.
 
@@ -365,7 +368,8 @@ def neuralogram(y, sr: int, model, *, window: float = 2.0, hop: float = 0.5, lay
         over the whole spectrogram, feature map averaged over each window's frames (window starts rounded to the
         10 ms frame grid).
     batch_size : int
-        Windows per forward pass in exact mode (memory ~ ``batch_size`` x 4 MB for the E=500 model).
+        Windows per forward pass in exact mode. 16 is the fastest on a 2-core CPU (measured: 114x real time
+        against 51x at 64, whose activations no longer fit the caches); raise it on a GPU.
     device : str or torch.device, optional
         Where to run; default the model's device. The model is moved there.
     pad_end : bool
@@ -673,7 +677,7 @@ def register_cli(subparsers) -> None:
     p.add_argument("--fast", action="store_true", help="fast mode: trunk once, pool per window")
     p.add_argument("--pad-end", action="store_true", help="add a zero-padded window covering the end")
     p.add_argument("--sort", action="store_true", help="draw the PNG with dimensions sorted by peak time")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=16, help="windows per forward pass (exact mode)")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=_cmd_compute)

@@ -331,3 +331,45 @@ def test_cli_compute(tmp_path, model, capsys):
     assert main(["compute", str(wav), "-o", str(tmp_path / "k.npz"), "--model", str(ckpt), "--window", "3",
                  "-q"]) == 1
     assert "context" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------- widgets
+def test_explorer_recomputes_on_slider_change(model):
+    from neuralogram.widgets import neuralogram_explorer
+
+    box = neuralogram_explorer(_noise(8.0), SR, model)
+    N, times = box.last_result[:2]
+    assert N.shape == (32, 13)
+    controls = box.children[1].children
+    controls[1].value = 1.0  # hop
+    assert box.last_result[0].shape == (32, 7)
+    controls[0].value = 1.0  # window
+    np.testing.assert_allclose(box.last_result[1][:2], [0.5, 1.5])
+    controls[4].value = True  # sorted
+    assert sorted(box.last_result[2]) == list(range(32))
+
+
+def test_upload_widget_reads_a_file_and_explains_a_bad_one(tmp_path, model):
+    import datetime
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from neuralogram.widgets import neuralogram_of_upload, upload_widget
+
+    buf = io.BytesIO()
+    sf.write(buf, 0.5 * _noise(3.0, sr=16000, channels=2).T, 16000, format="WAV")
+    fig, line = neuralogram_of_upload("mine.wav", buf.getvalue(), model)
+    assert "3.0 s, 16000 Hz, 2 channel(s) (averaged)" in line and "32 x 3" in line
+    assert len(fig.axes) == 4  # spectrogram, neuralogram and their colour bars
+    plt.close(fig)
+    box = upload_widget(model)
+    up = box.children[0].children[0]
+    up.value = ({"name": "notes.txt", "type": "text/plain", "size": 5, "content": memoryview(b"hello"),
+                 "last_modified": datetime.datetime(2026, 1, 1)},)
+    assert "cannot read notes.txt as audio" in box.last_error
+    assert "Could not compute" in box.children[1].value
+    up.value = ({"name": "mine.wav", "type": "audio/wav", "size": 1, "content": memoryview(buf.getvalue()),
+                 "last_modified": datetime.datetime(2026, 1, 1)},)
+    assert box.last_error is None and "mine.wav: 3.0 s" in box.children[1].value
+    plt.close("all")
