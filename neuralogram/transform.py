@@ -53,7 +53,7 @@ from .model import NeuralogramNet
 from .spectral import LOG_FLOOR, PAPER_HOP_LENGTH, PAPER_N_FFT, PAPER_SR, PAPER_WIN_LENGTH, LinearSpectrogram
 
 __all__ = ["neuralogram", "window_starts", "frame_times", "sort_indices", "apply_permutation",
-           "save_permutation", "load_permutation", "load_audio", "to_model_rate", "fast_vs_exact",
+           "save_permutation", "load_permutation", "load_audio", "read_model_rate", "to_model_rate", "fast_vs_exact",
            "spectrogram_overview", "register_cli", "MIN_WINDOW_FRAMES", "CONV5_STRIDE"]
 
 #: Time downsampling of the trunk at conv5 (four 2x2 pools): one feature column per 16 spectrogram frames.
@@ -189,34 +189,106 @@ def to_model_rate(y, sr: int, *, target_sr: int = PAPER_SR, chunk_seconds: float
 
     Book: ``book/06_neuralogram.ipynb``.
     """
-    import torchaudio.functional as AF
-
     sr, target_sr = check_sr(sr), check_sr(target_sr)
     x = to_mono(as_audio(y))
     if sr == target_sr:
         return x
+    n = x.numel()
+
+    def read(lo, hi):  # samples [lo, hi) of the mono signal, zeros outside
+        seg = x[max(lo, 0):max(min(hi, n), 0)]
+        return torch.nn.functional.pad(seg, (max(0, -lo), max(0, hi - max(n, lo))))
+
+    return _resample_stream(read, n, sr, target_sr, chunk_seconds, progress)
+
+
+def _resample_stream(read, n: int, sr: int, target_sr: int, chunk_seconds: float, progress: bool) -> torch.Tensor:
+    """Resample a mono signal of ``n`` samples given as ``read(lo, hi)`` (zero-filled) chunk by chunk."""
+    import torchaudio.functional as AF
+    from tqdm.auto import tqdm
+
     g = math.gcd(sr, target_sr)
     a, b = sr // g, target_sr // g
-    n = x.numel()
     chunk = a * max(1, int(chunk_seconds * sr) // a)
     if n <= 2 * chunk:
-        return AF.resample(x, sr, target_sr)
+        return AF.resample(read(0, n), sr, target_sr)
     margin = _resample_kernel_margin(sr, target_sr)
     n_out = math.ceil(n * b / a)
     out = torch.empty(n_out, dtype=torch.float32)
-    from tqdm.auto import tqdm
-
+    skip = margin * b // a
     for c0 in tqdm(range(0, n, chunk), disable=not progress, desc="resample", leave=False):
         c1 = min(n, c0 + chunk)
-        lo, hi = c0 - margin, c1 + margin
-        seg = x[max(lo, 0):min(hi, n)]
-        seg = torch.nn.functional.pad(seg, (max(0, -lo), max(0, hi - n)))
-        r = AF.resample(seg, sr, target_sr)
+        r = AF.resample(read(c0 - margin, c1 + margin), sr, target_sr)
         o0 = c0 * b // a
         o1 = n_out if c1 == n else c1 * b // a
-        skip = margin * b // a
         out[o0:o1] = r[skip:skip + (o1 - o0)]
     return out
+
+
+def read_model_rate(path, *, target_sr: int = PAPER_SR, chunk_seconds: float = _RESAMPLE_CHUNK_SECONDS,
+                    progress: bool = False):
+    """Stream an audio file into mono at the model's rate, without ever holding the file's own samples whole.
+
+    Blocks are read with soundfile, averaged over channels and resampled like :func:`to_model_rate` (the same
+    samples as reading the whole file and resampling it). An hour of 44.1 kHz stereo needs the 115 MB of its
+    8 kHz version, not the 1.3 GB of its float32 samples.
+
+    Returns
+    -------
+    x : torch.Tensor [shape=(n_8k,)], float32
+    info : dict
+        ``sr``, ``channels``, ``frames`` and ``duration_s`` of the file.
+
+    Raises
+    ------
+    ValueError
+        As :func:`load_audio`.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    import soundfile as sf
+
+    target_sr = check_sr(target_sr)
+    label = str(path)
+    if not Path(path).is_file():
+        raise ValueError(f"cannot read {label}: no such file")
+    try:
+        f = sf.SoundFile(path)
+    except Exception as err:
+        return _read_error(label, err)
+    with f:
+        sr, n, ch = int(f.samplerate), int(f.frames), int(f.channels)
+        if n == 0:
+            raise ValueError(f"{label} holds no audio samples")
+        info = {"sr": sr, "channels": ch, "frames": n, "duration_s": n / sr}
+
+        def read(lo, hi):
+            a, b = max(lo, 0), min(hi, n)
+            out = torch.zeros(hi - lo, dtype=torch.float32)
+            if b > a:
+                f.seek(a)
+                block = f.read(b - a, dtype="float32", always_2d=True)
+                out[a - lo:a - lo + len(block)] = torch.from_numpy(block.mean(axis=1))
+            return out
+
+        if sr == target_sr:
+            x = read(0, n)
+        else:
+            x = _resample_stream(read, n, sr, target_sr, chunk_seconds, progress)
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{label} contains NaN or Inf samples")
+    return x, info
+
+
+def _read_error(label, err):
+    import re
+
+    import soundfile as sf
+
+    kinds = ", ".join(sorted(sf.available_formats()))
+    why = re.sub(r"^Error opening .*?: ", "", str(err).strip()) or type(err).__name__
+    raise ValueError(f"cannot read {label} as audio ({why}). soundfile reads {kinds}; convert it first "
+                     f"(e.g. with ffmpeg or sox).") from None
 
 
 def load_audio(source, *, name: str | None = None):
@@ -245,12 +317,7 @@ def load_audio(source, *, name: str | None = None):
     try:
         data, sr = sf.read(source, dtype="float32", always_2d=True)
     except Exception as err:  # soundfile raises LibsndfileError / RuntimeError / TypeError for foreign data
-        import re
-
-        kinds = ", ".join(sorted(sf.available_formats()))
-        why = re.sub(r"^Error opening .*?: ", "", str(err).strip()) or type(err).__name__
-        raise ValueError(f"cannot read {label} as audio ({why}). "
-                         f"soundfile reads {kinds}; convert it first (e.g. with ffmpeg or sox).") from None
+        _read_error(label, err)
     if data.shape[0] == 0:
         raise ValueError(f"{label} holds no audio samples")
     y = data[:, 0] if data.shape[1] == 1 else np.ascontiguousarray(data.T)
@@ -618,17 +685,16 @@ def _cmd_compute(args) -> int:
     from .checkpoints import load_model
 
     try:
-        y, sr = load_audio(args.input)
         model, info = load_model(args.model or _default_model())
         t0 = time.perf_counter()
-        N, times = neuralogram(y, sr, model, window=args.window, hop=args.hop, layer=args.layer,
+        x8, finfo = read_model_rate(args.input, target_sr=model.config.sr, progress=not args.quiet)
+        N, times = neuralogram(x8, model.config.sr, model, window=args.window, hop=args.hop, layer=args.layer,
                                mode="fast" if args.fast else "exact", batch_size=args.batch_size,
                                device=args.device, pad_end=args.pad_end, progress=not args.quiet)
         elapsed = time.perf_counter() - t0
-        duration = y.shape[-1] / sr
+        duration, sr = finfo["duration_s"], finfo["sr"]
         perm = sort_indices(N)
-        meta = {"input": str(args.input), "sr": sr, "channels": 1 if y.ndim == 1 else int(y.shape[0]),
-                "duration_s": duration, "model": info["name"], "model_hash": info["hash"],
+        meta = {"input": str(args.input), "sr": sr, "channels": finfo["channels"], "duration_s": duration, "model": info["name"], "model_hash": info["hash"],
                 "layer": args.layer or model.conv_layer_names[-1], "window": args.window, "hop": args.hop,
                 "mode": "fast" if args.fast else "exact", "pad_end": bool(args.pad_end)}
         with atomic_path(args.output) as tmp:
@@ -640,7 +706,7 @@ def _cmd_compute(args) -> int:
 
             from .plotting import neuralogram_figure
 
-            S, st = spectrogram_overview(y, sr)
+            S, st = spectrogram_overview(x8, model.config.sr)
             fig = neuralogram_figure(N, times, S=S, spec_times=st, order=perm if args.sort else None,
                                      title=f"{Path(args.input).name} — {info['name']}, {meta['layer']}, "
                                            f"window {args.window:g} s, hop {args.hop:g} s ({meta['mode']})")

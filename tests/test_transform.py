@@ -373,3 +373,22 @@ def test_upload_widget_reads_a_file_and_explains_a_bad_one(tmp_path, model):
                  "last_modified": datetime.datetime(2026, 1, 1)},)
     assert box.last_error is None and "mine.wav: 3.0 s" in box.children[1].value
     plt.close("all")
+
+
+def test_read_model_rate_streams_a_file(tmp_path):
+    y = 0.5 * _noise(70.0, sr=44100, channels=2)
+    p = tmp_path / "long.flac"
+    sf.write(p, y.T, 44100)
+    x, info = tr.read_model_rate(p, chunk_seconds=20.0)
+    assert info == {"sr": 44100, "channels": 2, "frames": y.shape[1], "duration_s": pytest.approx(70.0)}
+    ref = tr.to_model_rate(sf.read(p, dtype="float32")[0].T, 44100)
+    assert x.shape == ref.shape == (560000,)
+    np.testing.assert_allclose(x.numpy(), ref.numpy(), atol=2e-5)
+    p8 = tmp_path / "mono8k.wav"
+    sf.write(p8, y[0, :8000 * 3 // 5], 8000)
+    x8, info8 = tr.read_model_rate(p8)
+    assert info8["channels"] == 1 and x8.shape == (4800,)
+    junk = tmp_path / "junk.flac"
+    junk.write_bytes(b"fLaC but not really")
+    with pytest.raises(ValueError, match="cannot read .*junk.flac as audio"):
+        tr.read_model_rate(junk)
