@@ -50,7 +50,7 @@ import torch
 from ._validate import as_audio, check_positive, check_sr, to_mono
 from .cache import atomic_path
 from .model import NeuralogramNet
-from .spectral import LOG_FLOOR, PAPER_HOP_LENGTH, PAPER_N_FFT, PAPER_SR, PAPER_WIN_LENGTH, LinearSpectrogram
+from .spectral import PAPER_HOP_LENGTH, PAPER_N_FFT, PAPER_SR, LinearSpectrogram
 
 __all__ = ["neuralogram", "window_starts", "frame_times", "sort_indices", "apply_permutation",
            "save_permutation", "load_permutation", "load_audio", "read_model_rate", "to_model_rate", "fast_vs_exact",
