@@ -15,3 +15,5 @@ from .size import size_probe  # noqa: E402
 
 __all__ += ["pitch_compare", "pitch_metrics", "pitch_probe", "pitch_run", "peak_order", "pattern_probe",
             "regime_change", "rhythm_compare", "rhythm_probe", "rhythm_run", "size_probe"]
+from .timbre import tag, timbre_compare, timbre_metrics, timbre_probe, timbre_set  # noqa: E402
+__all__ += ["tag", "timbre_compare", "timbre_metrics", "timbre_probe", "timbre_set"]

@@ -1,0 +1,740 @@
+"""The timbre probe (paper section 3.2): do the network's tags name the instruments that are playing?
+
+The paper: "our trained architecture can produce categories much richer than the AudioSet label (eg, piano,
+drums, vocals, 'cello, pop song)"; it shows no number. This module makes the claim measurable on excerpts whose
+ground truth is known exactly because we render them ourselves: single instruments and 2- and 3-instrument
+mixtures of the SoundFont instruments of :mod:`neuralogram.soundfont`, with the AudioSet labels that
+:data:`neuralogram.corpus.SOURCES` gives each instrument (plus "Music").
+
+Held-out excerpts
+    Every excerpt is made from its own generator seeded by ``(TIMBRE_SEED_TAG, seed, n_sources, ...)``: a seed
+    sequence whose first word is a tag that no corpus seed uses, while the stand-in corpus seeds clip ``i`` with
+    ``(seed, i)``. The notes, rhythms, registers, tempi and gains are therefore new; the *sounds* (the SoundFont's
+    samples) are necessarily the ones the model was trained on, as they would be for a piano in AudioSet.
+
+Tags
+    :func:`tag` averages the network's output probabilities over the 2 s windows of an excerpt (the neuralogram of
+    :func:`neuralogram.transform.neuralogram` followed by the fully connected head). The shipped models are
+    trained with the paper's loss (softmax output, squared distance to the multi-hot target), so the
+    probabilities of one window sum to 1 and a clip with two true labels ideally gives each about 1/2.
+
+Metrics (:func:`timbre_metrics`)
+    top-1 / top-3 accuracy on single instruments (labels ranked without the generic "Music"); a 17-way
+    instrument confusion matrix and per-class recall; recall@k on mixtures (``k`` = number of sources + 1 for
+    "Music"); tags above a threshold that are not in the ground truth ("extras": what the model names beyond the
+    truth), with precision and recall at that threshold; chance levels for each.
+
+Random baseline
+    A random-initialised network's output layer is meaningless, so its tags are compared with **chance** (exact
+    combinatorial top-k chance), and the fair random net (:func:`~neuralogram.probes.baseline.random_init_model`)
+    is compared at the **embedding** level: cross-validated instrument identification from the embeddings
+    (:func:`instrument_decoding`: logistic regression and nearest centroid) of the trained net, of its random twin,
+    and of the input itself (mean and standard deviation over time of the log spectrogram).
+
+Book: ``book/10_timbre.ipynb``.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import warnings
+from math import comb
+
+import numpy as np
+import torch
+
+from .._validate import check_positive, check_sr
+from ._cache import cached_arrays, model_key
+from ._common import resolve_model
+
+__all__ = ["TIMBRE_SEED_TAG", "TIMBRE_DEFAULTS", "instrument_classes", "excerpt_rng", "mix_excerpt", "timbre_set",
+           "tag", "tag_set", "timbre_run", "timbre_metrics", "topk_chance", "spectrogram_features",
+           "instrument_decoding", "timbre_probe", "timbre_compare"]
+
+#: First word of every timbre excerpt's seed sequence ("timb" in ASCII): the stand-in corpus seeds its clips
+#: with ``(seed, index)``, so no timbre excerpt shares a generator with a training clip.
+TIMBRE_SEED_TAG = 0x74696D62
+
+#: The probe set and windows used by the book: 10 excerpts of 4 s per instrument (170), 30 two-instrument and
+#: 30 three-instrument mixtures; two non-overlapping 2 s windows per excerpt.
+TIMBRE_DEFAULTS = dict(n_per_class=10, seed=0, duration=4.0, n_mixtures=30, window=2.0, hop=2.0)
+
+#: Peak level of every excerpt (the corpus draws 0.1 .. 0.9; 0.5 is its middle).
+PEAK = 0.5
+#: Gain range (dB) of the second and third source of a mixture relative to the first (each at unit RMS first).
+MIX_GAIN_DB = (-6.0, 0.0)
+
+
+def instrument_classes() -> dict:
+    """Instrument class -> its AudioSet labels (without "Music"), in :data:`neuralogram.soundfont.INSTRUMENTS` order.
+
+    Book: ``book/10_timbre.ipynb``.
+    """
+    from ..soundfont import INSTRUMENTS
+
+    return {k: tuple(v.labels) for k, v in INSTRUMENTS.items()}
+
+
+def excerpt_rng(seed: int, n_sources: int, *index: int) -> np.random.Generator:
+    """The generator of one probe excerpt: ``default_rng([TIMBRE_SEED_TAG, seed, n_sources, *index])``.
+
+    ``index`` is ``(class, i + 1)`` for single instrument ``i`` of a class and ``(j + 1,)`` for mixture ``j``
+    (never ending in 0, so no two excerpts share a seed sequence after NumPy's zero padding).
+
+    Book: ``book/10_timbre.ipynb``.
+    """
+    for v, name in ((seed, "seed"), (n_sources, "n_sources"), *((i, "index") for i in index)):
+        check_positive(v, name, integer=True, allow_zero=True)
+    return np.random.default_rng([TIMBRE_SEED_TAG, int(seed), int(n_sources), *map(int, index)])
+
+
+def mix_excerpt(instruments, rng, *, duration: float = 4.0, sr: int = 8000, gains_db=None):
+    """Render one excerpt: a random part for each instrument, mixed, with its ground-truth labels.
+
+    Each part (:func:`neuralogram.soundfont.render_instrument`) is scaled to unit RMS, then by its gain (the first
+    source 0 dB, the others drawn from ``MIX_GAIN_DB`` unless ``gains_db`` is given); the sum is scaled to a peak
+    of ``PEAK`` (0.5).
+
+    Parameters
+    ----------
+    instruments : sequence of str
+        Distinct names from :data:`neuralogram.soundfont.INSTRUMENTS` (1 or more).
+    rng : np.random.Generator
+        Draws the parts and the gains (:func:`excerpt_rng`).
+    duration : float
+        Seconds.
+    sr : int
+        Sample rate in Hz.
+    gains_db : sequence of float, optional
+        One gain per instrument in dB.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(round(duration * sr),)], float32
+    labels : list of str
+        AudioSet display names: every instrument's labels, then "Music".
+    gains_db : list of float
+
+    Book: ``book/10_timbre.ipynb``.
+    """
+    from ..soundfont import render_instrument
+
+    classes = instrument_classes()
+    instruments = list(instruments)
+    if not instruments:
+        raise ValueError("instruments must name at least one instrument")
+    unknown = [n for n in instruments if n not in classes]
+    if unknown:
+        raise ValueError(f"unknown instrument(s) {unknown}; known: {list(classes)}")
+    if len(set(instruments)) != len(instruments):
+        raise ValueError(f"instruments must be distinct, got {instruments}")
+    duration = check_positive(duration, "duration")
+    sr = check_sr(sr)
+    if gains_db is None:
+        gains_db = [0.0] + [float(rng.uniform(*MIX_GAIN_DB)) for _ in instruments[1:]]
+    gains_db = [float(g) for g in gains_db]
+    if len(gains_db) != len(instruments):
+        raise ValueError(f"gains_db needs one gain per instrument ({len(instruments)}), got {len(gains_db)}")
+    n = int(round(duration * sr))
+    mix = np.zeros(n, np.float64)
+    for name, g in zip(instruments, gains_db):
+        y = render_instrument(name, rng, duration=duration, sr=sr).astype(np.float64)[:n]
+        rms = np.sqrt(np.mean(y ** 2))
+        if rms > 0:
+            mix[: y.size] += y / rms * 10 ** (g / 20)
+    peak = np.abs(mix).max()
+    y = (mix / peak * PEAK if peak > 0 else mix).astype(np.float32)
+    labels = []
+    for name in instruments:
+        labels += [lab for lab in classes[name] if lab not in labels]
+    return y, labels + ["Music"], [round(g, 3) for g in gains_db]
+
+
+def _code_hash() -> str:
+    """Hash of what makes the excerpts: a change to the renderer or the mixer makes a new set."""
+    from .. import soundfont
+
+    h = hashlib.sha256()
+    for obj in (soundfont, mix_excerpt, excerpt_rng, timbre_set):
+        h.update(inspect.getsource(obj).encode())
+    h.update(repr((TIMBRE_SEED_TAG, PEAK, MIX_GAIN_DB)).encode())
+    return h.hexdigest()[:12]
+
+
+def timbre_set(n_per_class: int = 10, seed: int = 0, duration: float = 4.0, *, n_mixtures: int = 30,
+               sr: int = 8000, cache: bool = True, progress: bool = False) -> dict:
+    """The probe set: single-instrument excerpts of every instrument class plus 2- and 3-instrument mixtures.
+
+    Singles: ``n_per_class`` excerpts of each of the 17 classes, excerpt ``i`` of class ``c`` made by
+    ``excerpt_rng(seed, 1, c, i + 1)``. Mixtures: ``n_mixtures`` of 2 and ``n_mixtures`` of 3 distinct
+    instruments drawn uniformly, mixture ``j`` of ``k`` made by ``excerpt_rng(seed, k, j + 1)``. These seed
+    sequences start with :data:`TIMBRE_SEED_TAG`, so they are disjoint from the stand-in corpus's ``(seed, i)``.
+    The set is cached on disk, keyed by its parameters and the source code that makes it.
+
+    Parameters
+    ----------
+    n_per_class : int
+        Single-instrument excerpts per class (>= 1).
+    seed : int
+        Seed of the whole set (>= 0).
+    duration : float
+        Length of every excerpt in seconds (>= 2, the model's context).
+    n_mixtures : int
+        Mixtures of 2 and of 3 instruments (each; 0 for singles only).
+    sr : int
+        Sample rate in Hz.
+
+    Returns
+    -------
+    dict
+        ``audio`` (n, round(duration * sr)) float32; ``instruments`` list of lists of names (first = loudest);
+        ``labels`` list of lists of AudioSet names (ground truth, with "Music"); ``gains_db`` list of lists;
+        ``n_sources`` (n,) int; ``classes`` the instrument names in class order; ``y`` (n,) class index of singles
+        (-1 for mixtures); ``sr`` and the parameters.
+
+    Book: ``book/10_timbre.ipynb``.
+    """
+    from tqdm.auto import tqdm
+
+    n_per_class = check_positive(n_per_class, "n_per_class", integer=True)
+    seed = check_positive(seed, "seed", integer=True, allow_zero=True)
+    n_mixtures = check_positive(n_mixtures, "n_mixtures", integer=True, allow_zero=True)
+    duration = float(check_positive(duration, "duration"))
+    if duration < 2.0:
+        raise ValueError(f"duration must be at least 2 s (the model's context window), got {duration}")
+    sr = check_sr(sr)
+    classes = list(instrument_classes())
+    params = dict(n_per_class=n_per_class, seed=seed, duration=duration, n_mixtures=n_mixtures, sr=sr)
+
+    def compute():
+        jobs = [([name], excerpt_rng(seed, 1, c, i + 1)) for c, name in enumerate(classes) for i in range(n_per_class)]
+        for k in (2, 3):
+            for j in range(n_mixtures):
+                rng = excerpt_rng(seed, k, j + 1)
+                jobs.append(([classes[int(c)] for c in rng.choice(len(classes), size=k, replace=False)], rng))
+        audio, labels, gains = [], [], []
+        for names, rng in tqdm(jobs, desc="timbre set", unit="excerpt", disable=not progress, leave=False):
+            y, labs, g = mix_excerpt(names, rng, duration=duration, sr=sr)
+            audio.append(y)
+            labels.append(labs)
+            gains.append(g)
+        return dict(audio=np.stack(audio), instruments=[names for names, _ in jobs], labels=labels,
+                    gains_db=gains)
+
+    out = cached_arrays("timbre-set", params, _code_hash(), compute, cache=cache)
+    out = dict(out)
+    n_src = np.array([len(x) for x in out["instruments"]])
+    out.update(params, classes=classes, n_sources=n_src,
+               y=np.array([classes.index(x[0]) if len(x) == 1 else -1 for x in out["instruments"]]))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# tags
+# ---------------------------------------------------------------------------------------------------------------
+def _label_names(model, info) -> list:
+    names = (info or {}).get("label_names")
+    if names is None:
+        from ..corpus import label_names
+
+        names = label_names()
+    names = list(names)
+    if len(names) != model.config.n_classes:
+        raise ValueError(f"the model has {model.config.n_classes} outputs but {len(names)} label names; pass the "
+                         "info of load_model")
+    return names
+
+
+@torch.no_grad()
+def tag(model, info=None, audio=None, sr: int = 8000, top_k: int = 5, *, window: float = 2.0,
+        hop: float = 2.0) -> dict:
+    """Tags of one excerpt: the output probabilities of every ``window``-second window, averaged.
+
+    .. math::  \\bar p_c = \\frac{1}{T} \\sum_{k=1}^{T} \\operatorname{softmax}\\big(f(N[:, k])\\big)_c
+
+    where :math:`N` is the neuralogram (:func:`neuralogram.transform.neuralogram`, exact mode) and :math:`f` the
+    network's fully connected head (a sigmoid replaces the softmax for models trained with ``loss="bce"``).
+
+    Parameters
+    ----------
+    model : NeuralogramNet or str
+    info : dict, optional
+        ``load_model``'s info (its ``label_names``); default: the stand-in label space.
+    audio : np.ndarray [shape=(n,) or (channels, n)]
+        The excerpt at ``sr`` Hz (a signal shorter than the window is zero-padded to one window).
+    sr : int
+        Sample rate of ``audio`` in Hz.
+    top_k : int
+        How many tags to list.
+    window, hop : float
+        Window and hop in seconds.
+
+    Returns
+    -------
+    dict
+        ``probs`` (C,) float64 mean probabilities, ``labels`` (C,) names, ``top`` list of ``(label, p)`` for the
+        ``top_k`` largest, ``embedding`` (E,) mean embedding, ``n_windows``.
+
+    Examples
+    --------
+    >>> model, info = load_model("vgg19-e500-standin")                          # doctest: +SKIP
+    >>> tag(model, info, y, 8000)["top"][:2]                                     # doctest: +SKIP
+    [('Music', 0.41), ('Violin, fiddle', 0.37)]
+
+    Book: ``book/10_timbre.ipynb``.
+    """
+    from ..transform import neuralogram
+
+    model, info = resolve_model(model, info)
+    if audio is None:
+        raise ValueError("audio is required")
+    top_k = check_positive(top_k, "top_k", integer=True)
+    names = _label_names(model, info)
+    N, _ = neuralogram(audio, sr, model, window=window, hop=hop)
+    emb = torch.from_numpy(N.T)
+    p = model.output_activation(model.head(emb)).double().mean(0).numpy()
+    order = np.argsort(-p, kind="stable")[:top_k]
+    return dict(probs=p, labels=names, top=[(names[i], float(p[i])) for i in order], embedding=N.mean(1),
+                n_windows=int(N.shape[1]))
+
+
+@torch.no_grad()
+def tag_set(model, audio, sr: int = 8000, *, window: float = 2.0, hop: float = 2.0, batch_size: int = 16,
+            progress: bool = False):
+    """:func:`tag` for a batch of equally long excerpts, windows of all excerpts batched together.
+
+    Parameters
+    ----------
+    model : NeuralogramNet
+    audio : np.ndarray [shape=(n, samples)]
+        Excerpts at ``sr`` Hz, each at least ``window`` seconds long.
+    sr : int
+    window, hop : float
+        Seconds.
+
+    Returns
+    -------
+    probs : np.ndarray [shape=(n, C)], float32
+        Output probabilities averaged over each excerpt's windows.
+    emb : np.ndarray [shape=(n, E)], float32
+        Embeddings averaged over each excerpt's windows.
+
+    Book: ``book/10_timbre.ipynb``.
+    """
+    from tqdm.auto import tqdm
+
+    from ..spectral import LinearSpectrogram
+    from ..transform import to_model_rate, window_starts
+
+    model, _ = resolve_model(model)
+    x = np.asarray(audio, dtype=np.float32)
+    if x.ndim != 2 or x.shape[0] < 1:
+        raise ValueError(f"audio must be (n_excerpts, samples), got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("audio contains NaN or Inf")
+    sr = check_sr(sr)
+    window, hop = check_positive(window, "window"), check_positive(hop, "hop")
+    cfg = model.config
+    if sr != cfg.sr:
+        x = np.stack([to_model_rate(row, sr, target_sr=cfg.sr).numpy() for row in x])
+    W = int(round(window * cfg.sr))
+    if window > cfg.window_seconds + 1e-9:
+        raise ValueError(f"window ({window} s) is longer than the model's context ({cfg.window_seconds} s)")
+    if x.shape[1] < W:
+        raise ValueError(f"excerpts of {x.shape[1] / cfg.sr:.3f} s are shorter than the window ({window} s)")
+    starts = window_starts(x.shape[1], sr=cfg.sr, window=window, hop=hop)
+    segs = [(i, s) for i in range(x.shape[0]) for s in starts]
+    spec = LinearSpectrogram(hop_length=cfg.hop_length)
+    was = model.training
+    model.eval()
+    P, E = [], []
+    try:
+        for b in tqdm(range(0, len(segs), batch_size), desc="windows", disable=not progress, leave=False):
+            seg = torch.from_numpy(np.stack([x[i, s:s + W] for i, s in segs[b:b + batch_size]]))
+            e = model.embed(spec(seg).unsqueeze(1))
+            E.append(e)
+            P.append(model.output_activation(model.head(e)))
+    finally:
+        model.train(was)
+    T = len(starts)
+    P = torch.cat(P).reshape(x.shape[0], T, -1).mean(1)
+    E = torch.cat(E).reshape(x.shape[0], T, -1).mean(1)
+    return P.numpy().astype(np.float32), E.numpy().astype(np.float32)
+
+
+def timbre_run(model, info=None, *, n_per_class: int = 10, seed: int = 0, duration: float = 4.0,
+               n_mixtures: int = 30, window: float = 2.0, hop: float = 2.0, subset: str = "all", cache: bool = True,
+               progress: bool = False) -> dict:
+    """Tags and embeddings of the probe set (:func:`timbre_set`) for one model, cached on disk.
+
+    The cache key is every parameter plus the model's hash (``info["hash"]``, or a hash of the weights for a
+    model without info, such as a random-initialised twin).
+
+    Parameters
+    ----------
+    model : NeuralogramNet or str
+    info : dict, optional
+    n_per_class, seed, duration, n_mixtures
+        The set (:func:`timbre_set`).
+    window, hop : float
+        Seconds.
+    subset : {"all", "singles"}
+        Run every excerpt, or only the single-instrument ones (enough for the embedding-level baseline).
+
+    Returns
+    -------
+    dict
+        ``probs`` (n, C), ``emb`` (n, E) float32 in the set's order (``rows`` (n,) says which excerpts of the set
+        they are); ``label_names``; the parameters.
+
+    Book: ``book/10_timbre.ipynb``.
+    """
+    model, info = resolve_model(model, info)
+    if subset not in ("all", "singles"):
+        raise ValueError(f"subset must be 'all' or 'singles', got {subset!r}")
+    names = _label_names(model, info)
+    params = dict(n_per_class=int(n_per_class), seed=int(seed), duration=float(duration),
+                  n_mixtures=int(n_mixtures), window=float(window), hop=float(hop), subset=subset,
+                  set_code=_code_hash())
+
+    def compute():
+        ts = timbre_set(n_per_class, seed, duration, n_mixtures=n_mixtures, cache=cache, progress=progress)
+        rows = np.arange(len(ts["instruments"])) if subset == "all" else np.flatnonzero(ts["n_sources"] == 1)
+        P, E = tag_set(model, ts["audio"][rows], ts["sr"], window=window, hop=hop, progress=progress)
+        return dict(probs=P, emb=E, rows=rows, label_names=names)
+
+    return cached_arrays("timbre", params, model_key(model, info), compute, cache=cache)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# metrics
+# ---------------------------------------------------------------------------------------------------------------
+def topk_chance(n_labels: int, n_true: int, k: int) -> float:
+    """Probability that at least one of ``n_true`` true labels is among ``k`` labels drawn at random from
+    ``n_labels``: :math:`1 - \\binom{n - m}{k} / \\binom{n}{k}`.
+
+    Book: ``book/10_timbre.ipynb``.
+    """
+    n_labels = check_positive(n_labels, "n_labels", integer=True)
+    n_true = check_positive(n_true, "n_true", integer=True, allow_zero=True)
+    k = check_positive(k, "k", integer=True, allow_zero=True)
+    if n_true > n_labels or k > n_labels:
+        raise ValueError(f"need n_true <= n_labels and k <= n_labels, got {n_true}, {k} of {n_labels}")
+    return 1.0 - comb(n_labels - n_true, k) / comb(n_labels, k)
+
+
+def timbre_metrics(probs, label_names, instruments, *, classes: dict | None = None, threshold: float = 0.1,
+                   generic: str = "Music") -> dict:
+    """Every timbre number from tag probabilities and the known instruments of each excerpt.
+
+    Ground truth of an excerpt: the labels of its instruments (``classes``) plus ``generic`` ("Music").
+
+    * **Single instruments** (excerpts with one instrument): labels are ranked by probability without
+      ``generic``; ``top1`` / ``top3`` = fraction of excerpts with one of the instrument's labels in the first 1 /
+      3 (for the guitars, "Guitar" counts: it is a true tag of both). **Instrument identity**: each class is
+      scored by the largest probability of its *own* labels (those no other class has, so not "Guitar"); the
+      prediction is the best-scoring class; ``confusion[true, predicted]`` counts excerpts, ``per_class_recall``
+      is its normalised diagonal and ``instrument_accuracy`` its trace over the total.
+    * **Mixtures** (2 or more instruments): with ``k`` = number of instruments + 1 (for ``generic``), ``recall_at_k``
+      is the mean over mixtures of the fraction of instruments with one of their labels in the top ``k`` of all
+      labels; ``recall_at_k_by_n`` splits it by the number of instruments and ``recall_at_k_secondary`` counts only
+      the instruments after the first (the quieter ones, which a single weak label would miss);
+      ``generic_in_top_k`` is how often ``generic`` is in the top ``k``.
+    * **Beyond the truth**: tags with ``p > threshold``. ``extras_per_excerpt`` (singles / mixtures): mean number
+      of such tags that are *not* in the ground truth; ``frac_with_extra``: fraction of excerpts with at least one;
+      ``extra_counts`` (C,): how often each label was an extra; ``precision`` and ``recall`` of the thresholded
+      tags against the ground truth (micro-averaged over all excerpts).
+    * **Chance**: ``chance_top1``, ``chance_top3``, ``chance_recall_at_k`` (random rankings, exact) and
+      ``chance_instrument`` (1 / number of classes).
+
+    Parameters
+    ----------
+    probs : np.ndarray [shape=(n, C)]
+        Tag probabilities of ``n`` excerpts.
+    label_names : sequence of str [length C]
+    instruments : sequence of sequences of str [length n]
+        The instruments of each excerpt (first = loudest).
+    classes : dict, optional
+        Instrument -> its labels (without ``generic``); default :func:`instrument_classes`.
+    threshold : float
+        Probability above which a label counts as named (0 < threshold < 1).
+    generic : str
+        The label every excerpt has; left out of the single-instrument ranking.
+
+    Returns
+    -------
+    dict
+        Floats as above, plus ``confusion`` (K, K) int, ``per_class_recall`` (K,), ``class_names`` (K,),
+        ``extra_counts`` (C,) int, ``n_singles``, ``n_mixtures``.
+
+    Book: ``book/10_timbre.ipynb``.
+    """
+    P = np.asarray(probs, dtype=np.float64)
+    names = list(label_names)
+    instruments = [list(x) for x in instruments]
+    classes = instrument_classes() if classes is None else {k: tuple(v) for k, v in classes.items()}
+    if P.ndim != 2 or P.shape[1] != len(names):
+        raise ValueError(f"probs must be (n, C) with C = len(label_names) = {len(names)}, got shape {P.shape}")
+    if P.shape[0] != len(instruments):
+        raise ValueError(f"probs has {P.shape[0]} rows but instruments lists {len(instruments)} excerpts")
+    if not np.isfinite(P).all():
+        raise ValueError("probs contains NaN or Inf")
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+    index = {n: i for i, n in enumerate(names)}
+    missing = sorted({lab for labs in classes.values() for lab in labs if lab not in index})
+    if missing:
+        raise ValueError(f"labels of the instrument classes are not in label_names: {missing}")
+    for x in instruments:
+        if not x:
+            raise ValueError("every excerpt needs at least one instrument")
+        bad = [n for n in x if n not in classes]
+        if bad:
+            raise ValueError(f"unknown instrument(s) {bad}; known: {list(classes)}")
+    g = index.get(generic)
+    C, K = len(names), len(classes)
+    cls_names = list(classes)
+    true_idx = {c: [index[lab] for lab in labs] for c, labs in classes.items()}
+    # a class's own labels: the ones no other class has (the guitars share "Guitar")
+    count = {}
+    for labs in classes.values():
+        for lab in labs:
+            count[lab] = count.get(lab, 0) + 1
+    own_idx = [[index[lab] for lab in classes[c] if count[lab] == 1] or true_idx[c] for c in cls_names]
+
+    singles = [i for i, x in enumerate(instruments) if len(x) == 1]
+    mixes = [i for i, x in enumerate(instruments) if len(x) > 1]
+    out = dict(n_singles=len(singles), n_mixtures=len(mixes), threshold=float(threshold), class_names=cls_names)
+    nan = float("nan")
+    # --- single instruments
+    non_generic = np.array([j for j in range(C) if j != g])
+    n_ng = non_generic.size
+    if singles:
+        rank = non_generic[np.argsort(-P[np.ix_(singles, non_generic)], axis=1, kind="stable")]
+        hits = {k: np.mean([bool(set(rank[r, :k]) & set(true_idx[instruments[i][0]])) for r, i in enumerate(singles)])
+                for k in (1, 3)}
+        scores = np.stack([P[singles][:, idx].max(1) for idx in own_idx], axis=1)       # (n_singles, K)
+        pred = scores.argmax(1)
+        truth = np.array([cls_names.index(instruments[i][0]) for i in singles])
+        conf = np.zeros((K, K), np.int64)
+        np.add.at(conf, (truth, pred), 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            recall = np.where(conf.sum(1) > 0, np.diag(conf) / np.maximum(conf.sum(1), 1), np.nan)
+        out.update(top1=float(hits[1]), top3=float(hits[3]), instrument_accuracy=float(np.trace(conf) / len(singles)),
+                   confusion=conf, per_class_recall=recall.astype(np.float64),
+                   chance_top1=float(np.mean([topk_chance(n_ng, len(true_idx[instruments[i][0]]), min(1, n_ng))
+                                              for i in singles])),
+                   chance_top3=float(np.mean([topk_chance(n_ng, len(true_idx[instruments[i][0]]), min(3, n_ng))
+                                              for i in singles])),
+                   chance_instrument=1.0 / K)
+    else:
+        out.update(top1=nan, top3=nan, instrument_accuracy=nan, confusion=np.zeros((K, K), np.int64),
+                   per_class_recall=np.full(K, np.nan), chance_top1=nan, chance_top3=nan, chance_instrument=1.0 / K)
+    # --- mixtures
+    if mixes:
+        rec, rec_sec, gen_in, chance, by_n = [], [], [], [], {}
+        for i in mixes:
+            x = instruments[i]
+            k = min(len(x) + (g is not None), C)
+            top = set(np.argsort(-P[i], kind="stable")[:k])
+            found = [bool(top & set(true_idx[c])) for c in x]
+            rec.append(np.mean(found))
+            rec_sec += found[1:]
+            by_n.setdefault(len(x), []).append(np.mean(found))
+            gen_in.append(g in top if g is not None else False)
+            chance.append(np.mean([topk_chance(C, len(true_idx[c]), k) for c in x]))
+        out.update(recall_at_k=float(np.mean(rec)), recall_at_k_secondary=float(np.mean(rec_sec)),
+                   recall_at_k_by_n={int(n): float(np.mean(v)) for n, v in sorted(by_n.items())},
+                   generic_in_top_k=float(np.mean(gen_in)), chance_recall_at_k=float(np.mean(chance)))
+    else:
+        out.update(recall_at_k=nan, recall_at_k_secondary=nan, recall_at_k_by_n={}, generic_in_top_k=nan,
+                   chance_recall_at_k=nan)
+    # --- beyond the truth
+    named = P > threshold
+    truth = np.zeros_like(named)
+    for i, x in enumerate(instruments):
+        for c in x:
+            truth[i, true_idx[c]] = True
+        if g is not None:
+            truth[i, g] = True
+    extra = named & ~truth
+    n_extra = extra.sum(1)
+    for part, rows in (("singles", singles), ("mixtures", mixes)):
+        out[f"extras_per_excerpt_{part}"] = float(n_extra[rows].mean()) if rows else nan
+        out[f"frac_with_extra_{part}"] = float((n_extra[rows] > 0).mean()) if rows else nan
+    tp = float((named & truth).sum())
+    out.update(extra_counts=extra.sum(0).astype(np.int64),
+               precision=tp / named.sum() if named.sum() else nan, recall=tp / truth.sum(),
+               tags_per_excerpt=float(named.sum(1).mean()))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# embedding-level comparison
+# ---------------------------------------------------------------------------------------------------------------
+def spectrogram_features(audio, sr: int = 8000) -> np.ndarray:
+    """The input baseline: mean and standard deviation over time of each excerpt's log spectrogram.
+
+    Parameters
+    ----------
+    audio : np.ndarray [shape=(n, samples)]
+    sr : int
+
+    Returns
+    -------
+    np.ndarray [shape=(n, 258)], float32
+        129 means then 129 standard deviations of :func:`neuralogram.spectral.linear_spectrogram` (log power).
+
+    Book: ``book/10_timbre.ipynb``.
+    """
+    from ..spectral import linear_spectrogram
+
+    x = np.asarray(audio, dtype=np.float32)
+    if x.ndim != 2 or x.shape[0] < 1:
+        raise ValueError(f"audio must be (n_excerpts, samples), got shape {x.shape}")
+    out = []
+    for row in x:  # one at a time: a 2-D input would be read as (channels, n) and averaged to mono
+        S = linear_spectrogram(row, sr).numpy()
+        out.append(np.concatenate([S.mean(1), S.std(1)]))
+    return np.stack(out).astype(np.float32)
+
+
+def instrument_decoding(X, y, *, method: str = "logreg", n_splits: int = 5, seed: int = 0) -> dict:
+    """Cross-validated accuracy of instrument identity decoded from features ``X``.
+
+    Features are standardised (fitted on each training fold only), then classified by a multinomial logistic
+    regression (``"logreg"``, ``C = 1``, lbfgs to a tolerance of 1e-3) or by the nearest class centroid (``"centroid"``). Folds are stratified
+    and shuffled with ``seed``.
+
+    Parameters
+    ----------
+    X : np.ndarray [shape=(n, D)]
+    y : np.ndarray [shape=(n,)], int
+    method : {"logreg", "centroid"}
+    n_splits : int
+        Folds (>= 2 and at most the smallest class count).
+
+    Returns
+    -------
+    dict
+        ``accuracy`` (mean over folds), ``std`` (over folds), ``folds`` (list), ``chance`` (1 / number of classes).
+
+    Book: ``book/10_timbre.ipynb``.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.neighbors import NearestCentroid
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
+
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.size:
+        raise ValueError(f"X must be (n, D) and y (n,), got {X.shape} and {y.shape}")
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or Inf")
+    n_splits = check_positive(n_splits, "n_splits", integer=True)
+    _, counts = np.unique(y, return_counts=True)
+    if counts.size < 2:
+        raise ValueError("y must hold at least two classes")
+    if n_splits < 2 or n_splits > counts.min():
+        raise ValueError(f"n_splits must be between 2 and the smallest class count ({counts.min()}), got {n_splits}")
+    if method == "logreg":
+        clf = LogisticRegression(C=1.0, tol=1e-3, max_iter=1000)
+    elif method == "centroid":
+        clf = NearestCentroid()
+    else:
+        raise ValueError(f"method must be 'logreg' or 'centroid', got {method!r}")
+    cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    # one BLAS thread: these problems are tiny, and threads that spin while competing for the cores made the
+    # cross-validation 15x slower on a busy 2-core machine
+    with warnings.catch_warnings(), threadpool_limits(1):
+        warnings.filterwarnings("ignore", message=".*zero standard deviation.*")  # silent ReLUs within a class
+        scores = cross_val_score(make_pipeline(StandardScaler(), clf), X, y, cv=cv)
+    return dict(accuracy=float(scores.mean()), std=float(scores.std()), folds=[float(s) for s in scores],
+                chance=1.0 / counts.size)
+
+
+def timbre_probe(model, info=None, *, tags: bool = True, threshold: float = 0.1, cache: bool = True,
+                 progress: bool = False, **params) -> dict:
+    """All timbre numbers for one model: :func:`timbre_run` (cached), :func:`timbre_metrics` and the decoding
+    accuracy of instrument identity from its embeddings (``decode_logreg``, ``decode_centroid``).
+
+    Parameters
+    ----------
+    model : NeuralogramNet or str
+    info : dict, optional
+    tags : bool
+        Compute the tag metrics (on every excerpt). ``False`` runs the single instruments only and returns the
+        decoding accuracies: the right choice for a random-initialised net, whose output layer means nothing.
+    threshold : float
+        See :func:`timbre_metrics`.
+    params
+        :func:`timbre_run`'s set and window parameters (defaults: :data:`TIMBRE_DEFAULTS`).
+
+    Returns
+    -------
+    dict
+
+    Book: ``book/10_timbre.ipynb``.
+    """
+    model, info = resolve_model(model, info)
+    p = {**TIMBRE_DEFAULTS, **params}
+    run = timbre_run(model, info, subset="all" if tags else "singles", cache=cache, progress=progress, **p)
+    ts = timbre_set(p["n_per_class"], p["seed"], p["duration"], n_mixtures=p["n_mixtures"], cache=cache)
+    rows = np.asarray(run["rows"])
+    out = {}
+    if tags:
+        out = timbre_metrics(run["probs"], run["label_names"], [ts["instruments"][i] for i in rows],
+                             threshold=threshold)
+    s = ts["y"][rows] >= 0
+    for method in ("logreg", "centroid"):
+        out[f"decode_{method}"] = instrument_decoding(run["emb"][s], ts["y"][rows][s], method=method)["accuracy"]
+    out.update(model=(info or {}).get("name", "unnamed"), embedding_size=int(model.config.embedding_size), **p)
+    return out
+
+
+def timbre_compare(names=None, *, threshold: float = 0.1, corpus=None, seed: int = 0, cache: bool = True,
+                   progress: bool = False, **params) -> dict:
+    """:func:`timbre_probe` for each shipped model and its fair random twin, plus the spectrogram baseline.
+
+    Parameters
+    ----------
+    names : list of str, optional
+        Shipped models (default: all of :func:`neuralogram.available_models`), largest embedding first.
+    corpus, seed
+        For :func:`~neuralogram.probes.baseline.random_init_model` (batch norm re-estimated on the stand-in).
+
+    Returns
+    -------
+    dict
+        ``trained`` and ``random``: lists of :func:`timbre_probe` dicts (the random twins' have only the decoding
+        accuracies: their output layer is meaningless); ``spectrogram``: decoding accuracies from
+        :func:`spectrogram_features` (``logreg``, ``centroid``); ``names``, ``E``.
+
+    Book: ``book/10_timbre.ipynb``.
+    """
+    from ..checkpoints import load_model
+    from .baseline import random_init_model
+    from .size import shipped_by_size
+
+    rows = shipped_by_size(names)
+    if not rows:
+        raise ValueError("no shipped models to compare (data/models is empty); pass names= of checkpoints")
+    p = {**TIMBRE_DEFAULTS, **params}
+    out = dict(names=[], E=[], trained=[], random=[])
+    for E, name in rows:
+        model, info = load_model(name)
+        out["names"].append(name)
+        out["E"].append(E)
+        out["trained"].append(timbre_probe(model, info, threshold=threshold, cache=cache, progress=progress, **p))
+        rnd = random_init_model(model, corpus, seed=seed)
+        r = timbre_probe(rnd, None, tags=False, cache=cache, progress=progress, **p)
+        r["model"] = f"random-init (E={E}, seed {seed})"
+        out["random"].append(r)
+    ts = timbre_set(p["n_per_class"], p["seed"], p["duration"], n_mixtures=p["n_mixtures"], cache=cache)
+    s = ts["y"] >= 0
+    F = spectrogram_features(ts["audio"][s], ts["sr"])
+    out["spectrogram"] = {m: instrument_decoding(F, ts["y"][s], method=m)["accuracy"] for m in ("logreg", "centroid")}
+    return out
