@@ -628,3 +628,79 @@ def upload_widget(model, *, sort: bool = False):
     sorter.observe(update, names="value")
     box.update = update
     return box
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Timbre (Part IV, chapter 10): pick instruments, mix them, read the network's tags. Owned by the timbre probe.
+# ---------------------------------------------------------------------------------------------------------------
+__all__ += ["timbre_widget"]
+
+
+def _timbre_excerpt(instruments, seed: int, duration: float = 4.0):
+    """A widget excerpt: the chosen instruments rendered from a generator of the timbre probe's seed space
+    (index ``(99, class + 1, ...)``, never one of the probe set's)."""
+    from .probes import timbre
+
+    classes = list(timbre.instrument_classes())
+    rng = timbre.excerpt_rng(seed, len(instruments), 99, *[classes.index(n) + 1 for n in instruments])
+    return timbre.mix_excerpt(instruments, rng, duration=duration)
+
+
+def timbre_widget(*, default_model: str = "vgg19-e2000-standin"):
+    """Choose up to three instruments and a shipped model: hear the excerpt, see its tags (``book/10_timbre.ipynb``).
+
+    Controls: model, three instruments (the second and third may be "none"), the seed of the random parts, and
+    the threshold above which a tag counts as named. Left: the excerpt's spectrogram; right: the ten most
+    probable tags (probabilities averaged over the 2 s windows, :func:`neuralogram.probes.timbre.tag`), green when
+    in the ground truth, orange when named (above the threshold) but not in it, grey otherwise. A 4 s excerpt
+    recomputes in about a second.
+
+    Book: ``book/10_timbre.ipynb``.
+    """
+    import ipywidgets as W
+
+    from .checkpoints import available_models
+    from .plotting import specshow
+    from .probes import timbre
+    from .spectral import linear_spectrogram
+
+    names = available_models()
+    if not names:
+        raise ValueError("no shipped models in data/models (see book/05_model.ipynb)")
+    classes = list(timbre.instrument_classes())
+    drop = lambda value, desc, none=True: W.Dropdown(  # noqa: E731
+        options=(["none"] if none else []) + classes, value=value, description=desc)
+    controls = {
+        "name": W.Dropdown(options=names, value=default_model if default_model in names else names[0],
+                           description="model"),
+        "first": drop("violin", "instrument 1", none=False),
+        "second": drop("piano", "instrument 2"),
+        "third": drop("none", "instrument 3"),
+        "seed": _slider("IntSlider", 0, 0, 99, 1, "seed"),
+        "threshold": _slider("FloatSlider", 0.1, 0.02, 0.5, 0.01, "named if p >"),
+    }
+
+    def compute(name, first, second, third, seed, threshold):
+        chosen = [first] + [n for n in (second, third) if n != "none"]
+        if len(set(chosen)) != len(chosen):
+            raise ValueError(f"choose distinct instruments (got {chosen})")
+        y, labels, gains = _timbre_excerpt(chosen, seed)
+        model, info = _probe_model(name)
+        r = timbre.tag(model, info, y, 8000, top_k=10)
+        return dict(y=y, labels=labels, gains=gains, tags=r, chosen=chosen, name=name, threshold=threshold)
+
+    def draw(res, fig):
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+        specshow(linear_spectrogram(res["y"], 8000), sr=8000, hop_length=80, ax=ax1, colorbar=False,
+                 title=" + ".join(f"{n} ({g:+.0f} dB)" for n, g in zip(res["chosen"], res["gains"])))
+        top = res["tags"]["top"][::-1]
+        truth, thr = set(res["labels"]), res["threshold"]
+        colors = ["tab:green" if lab in truth else ("tab:orange" if p > thr else "0.7") for lab, p in top]
+        ax2.barh(range(len(top)), [p for _, p in top], color=colors)
+        ax2.set_yticks(range(len(top)), [lab for lab, _ in top], fontsize=8)
+        ax2.axvline(thr, color="k", ls=":", lw=1)
+        ax2.set(xlabel="mean probability over the 2 s windows", title=f"tags of {res['name']}")
+        fig.tight_layout()
+
+    return live_figure(controls, compute, draw, audio=lambda r: (r["y"], 8000),
+                       title="Timbre: which instruments does the network name?", figsize=(11, 3.8), autoplay=False)
