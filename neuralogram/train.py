@@ -247,6 +247,11 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
     return metrics
 
 
+_LOSS_WORDS = {"mse": "the paper's loss, softmax output + squared Euclidean distance to the multi-hot target",
+               "bce": "per-class sigmoid outputs + binary cross-entropy (the paper uses softmax + squared error; "
+                      "book/05_model.ipynb compares the two)"}
+
+
 def write_card(model_path, ckpt: dict, history: list[dict], store: PackedStore) -> Path:
     """Write the model card ``NAME.md`` (and ``NAME.json`` with every number) beside a shipped model.
 
@@ -264,7 +269,7 @@ def write_card(model_path, ckpt: dict, history: list[dict], store: PackedStore) 
         tmp.write_text(json.dumps(card, indent=1))
     lines = [f"# Model card: `{model_path.stem}`", "",
              f"A 19-layer VGG (16 conv + 3 fully connected, width x{cfg['width']}) with embedding size "
-             f"**E = {cfg['embedding_size']}**, trained with the paper's softmax + squared-Euclidean loss "
+             f"**E = {cfg['embedding_size']}**, trained with {_LOSS_WORDS.get(cfg['loss'], cfg['loss'])} "
              f"(`loss={cfg['loss']}`) on the `{store.source}` corpus.", "",
              "| | |", "|---|---|",
              f"| data | `{tr['corpus']}` — {store.source}, {len(store.indices('train'))} train / "
