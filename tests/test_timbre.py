@@ -5,7 +5,7 @@ import torch
 
 from neuralogram.corpus import SOURCES, label_names
 from neuralogram.model import ModelConfig, NeuralogramNet
-from neuralogram.probes import timbre
+from neuralogram.probes import _cache, timbre
 
 TINY = dict(n_classes=48, embedding_size=16, width=0.03125)
 SMALL_SET = dict(n_per_class=1, seed=0, duration=2.0, n_mixtures=1)
@@ -15,6 +15,16 @@ LABELS = ["Music", "A", "B", "Acoustic", "Electric", "Guitar", "Other"]
 CLASSES = {"a": ("A",), "b": ("B",), "ac": ("Acoustic", "Guitar"), "el": ("Electric", "Guitar")}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models run fastest on one thread, and a second thread that spins while another process holds the
+    cores made these tests 100x slower on a busy 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def tiny():
     torch.manual_seed(0)
@@ -22,10 +32,12 @@ def tiny():
 
 
 @pytest.fixture(scope="module")
-def small_set():
-    # cache=False: a module fixture is made before the per-test cache folder (conftest) is in place
-    return timbre.timbre_set(SMALL_SET["n_per_class"], SMALL_SET["seed"], SMALL_SET["duration"],
-                             n_mixtures=SMALL_SET["n_mixtures"], cache=False)
+def small_set(tmp_path_factory):
+    # a module fixture is made before conftest's per-test cache setting: point at the same folder explicitly
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NEURALOGRAM_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        return timbre.timbre_set(SMALL_SET["n_per_class"], SMALL_SET["seed"], SMALL_SET["duration"],
+                                 n_mixtures=SMALL_SET["n_mixtures"])
 
 
 def _p(**tags):
@@ -48,7 +60,7 @@ def test_metrics_singles_topk_confusion_and_recall():
     ])
     inst = [["a"], ["b"], ["ac"], ["el"]]
     m = timbre.timbre_metrics(P, LABELS, inst, classes=CLASSES, threshold=0.25)
-    assert m["n_singles"] == 4 and m["n_mixtures"] == 0
+    assert m["n_singles"] == 4 and m["n_mixed"] == 0
     assert m["top1"] == pytest.approx(3 / 4) and m["top3"] == pytest.approx(1.0)
     conf = np.zeros((4, 4), int)
     conf[0, 0] = conf[1, 1] = conf[2, 3] = conf[3, 3] = 1
@@ -76,7 +88,7 @@ def test_metrics_mixtures_recall_at_k_and_secondary():
     ])
     inst = [["a", "b"], ["b", "ac"], ["a", "b", "ac"]]
     m = timbre.timbre_metrics(P, LABELS, inst, classes=CLASSES, threshold=0.15)
-    assert m["n_mixtures"] == 3 and np.isnan(m["top1"])
+    assert m["n_mixed"] == 3 and np.isnan(m["top1"])
     assert m["recall_at_k"] == pytest.approx(np.mean([0.5, 1.0, 1.0]))
     assert m["recall_at_k_by_n"] == {2: pytest.approx(0.75), 3: pytest.approx(1.0)}
     assert m["recall_at_k_secondary"] == pytest.approx(np.mean([0, 1, 1, 1]))   # b, ac, b, ac
@@ -86,6 +98,10 @@ def test_metrics_mixtures_recall_at_k_and_secondary():
                       np.mean([ch(7, 1, 4), ch(7, 1, 4), ch(7, 2, 4)])])
     assert m["chance_recall_at_k"] == pytest.approx(expect)
     assert m["extras_per_excerpt_mixtures"] == pytest.approx(1 / 3)          # "Other" in the first
+    # classes ranked by their own labels (a: A, b: B, ac: Acoustic, el: Electric), top K = number of instruments:
+    # 1st: A .3, B .1 -> {a, b}; 2nd: B .3, the rest tied at .025 -> {b, a (first of the ties)}; 3rd: all
+    assert m["instrument_recall"] == pytest.approx(np.mean([1.0, 0.5, 1.0]))
+    assert m["chance_instrument_recall"] == pytest.approx(np.mean([2 / 4, 2 / 4, 3 / 4]))
     assert np.isnan(m["extras_per_excerpt_singles"])
 
 
@@ -165,10 +181,12 @@ def test_timbre_set_shapes_truth_and_cache(small_set):
     for inst, labs in zip(ts["instruments"], ts["labels"]):
         assert len(set(inst)) == len(inst)
         assert set(labs) == {lab for c in inst for lab in cls[c]} | {"Music"}
-    cached = timbre.timbre_set(1, 0, 2.0, n_mixtures=1)                 # rendered again, then cached
-    np.testing.assert_array_equal(cached["audio"], ts["audio"])
-    again = timbre.timbre_set(1, 0, 2.0, n_mixtures=1)                  # read from the cache: the same bytes
+    params = {**SMALL_SET, "duration": 2.0, "sr": 8000}
+    assert _cache.cache_path("timbre-set", params, timbre._code_hash()).is_file()   # the fixture cached it
+    again = timbre.timbre_set(1, 0, 2.0, n_mixtures=1)                  # read from the cache
     np.testing.assert_array_equal(again["audio"], ts["audio"])
+    fresh = timbre.timbre_set(1, 0, 2.0, n_mixtures=1, cache=False)    # rendered again: the same bytes
+    np.testing.assert_array_equal(fresh["audio"], ts["audio"])
     with pytest.raises(ValueError, match="at least 2 s"):
         timbre.timbre_set(1, 0, 1.0)
     with pytest.raises(ValueError, match="n_per_class"):
@@ -191,6 +209,14 @@ def test_tag_equals_tag_set_and_sums_to_one(tiny, small_set):
     y = np.concatenate([x[0], x[1]])
     assert timbre.tag(tiny, None, y, 8000)["n_windows"] == 2
     assert timbre.tag(tiny, None, y, 8000, hop=1.0)["n_windows"] == 3
+
+
+def test_sigmoid_models_and_default_threshold(tiny, small_set):
+    torch.manual_seed(1)
+    bce = NeuralogramNet(ModelConfig(**TINY, loss="bce")).eval()
+    P, _ = timbre.tag_set(bce, small_set["audio"][:2])
+    assert ((P > 0) & (P < 1)).all() and not np.allclose(P.sum(1), 1)     # one sigmoid per label
+    assert timbre.default_threshold(bce) == 0.5 and timbre.default_threshold(tiny) == 0.1
 
 
 def test_tag_bad_input(tiny):
@@ -247,3 +273,24 @@ def test_spectrogram_features(small_set):
     assert (F[:, 129:] >= 0).all()                          # standard deviations
     with pytest.raises(ValueError, match="n_excerpts"):
         timbre.spectrogram_features(np.zeros(100))
+
+
+# ------------------------------------------------------------------ widget
+def test_timbre_widget_recomputes_and_refuses_duplicates(tiny, tmp_path, monkeypatch):
+    from neuralogram import widgets
+    from neuralogram.checkpoints import save_checkpoint
+    from neuralogram.corpus import label_mids
+
+    save_checkpoint(tmp_path / "tiny-e16.pt", dict(config=tiny.config.to_dict(), state_dict=tiny.state_dict(),
+                                                   label_names=label_names(), label_mids=label_mids(), metrics={}))
+    monkeypatch.setenv("NEURALOGRAM_MODELS", str(tmp_path))
+    monkeypatch.setattr(widgets, "_PROBE_MODELS", {})
+    w = widgets.timbre_widget(default_model="tiny-e16")
+    r = w.last_result
+    assert r["chosen"] == ["violin", "piano"] and r["labels"] == ["Violin, fiddle", "Piano", "Music"]
+    assert r["y"].shape == (32000,) and len(r["tags"]["top"]) == 10
+    controls = w.children[1].children
+    controls[3].value = "drum kit"                                   # a third instrument
+    assert w.last_result["chosen"] == ["violin", "piano", "drum kit"]
+    controls[2].value = "violin"                                     # a duplicate is refused, nothing recomputed
+    assert w.last_result["chosen"] == ["violin", "piano", "drum kit"]

@@ -14,9 +14,10 @@ Held-out excerpts
 
 Tags
     :func:`tag` averages the network's output probabilities over the 2 s windows of an excerpt (the neuralogram of
-    :func:`neuralogram.transform.neuralogram` followed by the fully connected head). The shipped models are
-    trained with the paper's loss (softmax output, squared distance to the multi-hot target), so the
-    probabilities of one window sum to 1 and a clip with two true labels ideally gives each about 1/2.
+    :func:`neuralogram.transform.neuralogram` followed by the fully connected head and the model's output
+    activation: per-label sigmoids for the shipped models (``loss="bce"``), each label's probability on its own;
+    a softmax for models trained with the paper's loss (``loss="mse"``), whose probabilities share a sum of 1,
+    so that a clip with two true labels ideally gives each about 1/2.
 
 Metrics (:func:`timbre_metrics`)
     top-1 / top-3 accuracy on single instruments (labels ranked without the generic "Music"); a 17-way
@@ -48,8 +49,8 @@ from ._cache import cached_arrays, model_key
 from ._common import resolve_model
 
 __all__ = ["TIMBRE_SEED_TAG", "TIMBRE_DEFAULTS", "instrument_classes", "excerpt_rng", "mix_excerpt", "timbre_set",
-           "tag", "tag_set", "timbre_run", "timbre_metrics", "topk_chance", "spectrogram_features",
-           "instrument_decoding", "timbre_probe", "timbre_compare"]
+           "tag", "tag_set", "timbre_run", "default_threshold", "timbre_metrics", "topk_chance",
+           "spectrogram_features", "instrument_decoding", "timbre_probe", "timbre_compare"]
 
 #: First word of every timbre excerpt's seed sequence ("timb" in ASCII): the stand-in corpus seeds its clips
 #: with ``(seed, index)``, so no timbre excerpt shares a generator with a training clip.
@@ -250,10 +251,11 @@ def tag(model, info=None, audio=None, sr: int = 8000, top_k: int = 5, *, window:
         hop: float = 2.0) -> dict:
     """Tags of one excerpt: the output probabilities of every ``window``-second window, averaged.
 
-    .. math::  \\bar p_c = \\frac{1}{T} \\sum_{k=1}^{T} \\operatorname{softmax}\\big(f(N[:, k])\\big)_c
+    .. math::  \\bar p_c = \\frac{1}{T} \\sum_{k=1}^{T} \\sigma\\big(f(N[:, k])\\big)_c
 
     where :math:`N` is the neuralogram (:func:`neuralogram.transform.neuralogram`, exact mode) and :math:`f` the
-    network's fully connected head (a sigmoid replaces the softmax for models trained with ``loss="bce"``).
+    network's fully connected head, :math:`\\sigma` the model's output activation (a per-label sigmoid for
+    ``loss="bce"``, the shipped models; a softmax for ``loss="mse"``, the paper's).
 
     Parameters
     ----------
@@ -423,7 +425,18 @@ def topk_chance(n_labels: int, n_true: int, k: int) -> float:
     return 1.0 - comb(n_labels - n_true, k) / comb(n_labels, k)
 
 
-def timbre_metrics(probs, label_names, instruments, *, classes: dict | None = None, threshold: float = 0.1,
+def default_threshold(model) -> float:
+    """The probability above which a tag counts as named: 0.5 for per-label sigmoid outputs (``loss="bce"``, each
+    label's probability on its own), 0.1 for the paper's softmax (``loss="mse"``, probabilities sharing a sum of 1:
+    about five times the uniform 1/48).
+
+    Book: ``book/10_timbre.ipynb``.
+    """
+    model, _ = resolve_model(model)
+    return 0.5 if model.config.loss == "bce" else 0.1
+
+
+def timbre_metrics(probs, label_names, instruments, *, classes: dict | None = None, threshold: float = 0.5,
                    generic: str = "Music") -> dict:
     """Every timbre number from tag probabilities and the known instruments of each excerpt.
 
@@ -439,7 +452,10 @@ def timbre_metrics(probs, label_names, instruments, *, classes: dict | None = No
       is the mean over mixtures of the fraction of instruments with one of their labels in the top ``k`` of all
       labels; ``recall_at_k_by_n`` splits it by the number of instruments and ``recall_at_k_secondary`` counts only
       the instruments after the first (the quieter ones, which a single weak label would miss);
-      ``generic_in_top_k`` is how often ``generic`` is in the top ``k``.
+      ``generic_in_top_k`` is how often ``generic`` is in the top ``k``. An instrument with two labels (the
+      guitars, the drum kit) can fill two of the ``k`` places, so ``instrument_recall`` also ranks the *classes*
+      by the score used for identity and counts the instruments among the top ``K`` classes (``K`` = number of
+      instruments; chance ``K`` / number of classes, ``chance_instrument_recall``).
     * **Beyond the truth**: tags with ``p > threshold``. ``extras_per_excerpt`` (singles / mixtures): mean number
       of such tags that are *not* in the ground truth; ``frac_with_extra``: fraction of excerpts with at least one;
       ``extra_counts`` (C,): how often each label was an extra; ``precision`` and ``recall`` of the thresholded
@@ -457,7 +473,8 @@ def timbre_metrics(probs, label_names, instruments, *, classes: dict | None = No
     classes : dict, optional
         Instrument -> its labels (without ``generic``); default :func:`instrument_classes`.
     threshold : float
-        Probability above which a label counts as named (0 < threshold < 1).
+        Probability above which a label counts as named (0 < threshold < 1). 0.5 ("more likely than not") suits
+        per-label sigmoid outputs; see :func:`default_threshold`.
     generic : str
         The label every excerpt has; left out of the single-instrument ranking.
 
@@ -465,7 +482,7 @@ def timbre_metrics(probs, label_names, instruments, *, classes: dict | None = No
     -------
     dict
         Floats as above, plus ``confusion`` (K, K) int, ``per_class_recall`` (K,), ``class_names`` (K,),
-        ``extra_counts`` (C,) int, ``n_singles``, ``n_mixtures``.
+        ``extra_counts`` (C,) int, ``n_singles`` and ``n_mixed`` (how many excerpts of each kind).
 
     Book: ``book/10_timbre.ipynb``.
     """
@@ -504,7 +521,7 @@ def timbre_metrics(probs, label_names, instruments, *, classes: dict | None = No
 
     singles = [i for i, x in enumerate(instruments) if len(x) == 1]
     mixes = [i for i, x in enumerate(instruments) if len(x) > 1]
-    out = dict(n_singles=len(singles), n_mixtures=len(mixes), threshold=float(threshold), class_names=cls_names)
+    out = dict(n_singles=len(singles), n_mixed=len(mixes), threshold=float(threshold), class_names=cls_names)
     nan = float("nan")
     # --- single instruments
     non_generic = np.array([j for j in range(C) if j != g])
@@ -532,7 +549,7 @@ def timbre_metrics(probs, label_names, instruments, *, classes: dict | None = No
                    per_class_recall=np.full(K, np.nan), chance_top1=nan, chance_top3=nan, chance_instrument=1.0 / K)
     # --- mixtures
     if mixes:
-        rec, rec_sec, gen_in, chance, by_n = [], [], [], [], {}
+        rec, rec_sec, gen_in, chance, by_n, inst_rec, inst_chance = [], [], [], [], {}, [], []
         for i in mixes:
             x = instruments[i]
             k = min(len(x) + (g is not None), C)
@@ -543,12 +560,17 @@ def timbre_metrics(probs, label_names, instruments, *, classes: dict | None = No
             by_n.setdefault(len(x), []).append(np.mean(found))
             gen_in.append(g in top if g is not None else False)
             chance.append(np.mean([topk_chance(C, len(true_idx[c]), k) for c in x]))
+            score = np.array([P[i, idx].max() for idx in own_idx])          # one score per class
+            top_cls = {cls_names[j] for j in np.argsort(-score, kind="stable")[:len(x)]}
+            inst_rec.append(np.mean([c in top_cls for c in x]))
+            inst_chance.append(len(x) / K)
         out.update(recall_at_k=float(np.mean(rec)), recall_at_k_secondary=float(np.mean(rec_sec)),
                    recall_at_k_by_n={int(n): float(np.mean(v)) for n, v in sorted(by_n.items())},
-                   generic_in_top_k=float(np.mean(gen_in)), chance_recall_at_k=float(np.mean(chance)))
+                   generic_in_top_k=float(np.mean(gen_in)), chance_recall_at_k=float(np.mean(chance)),
+                   instrument_recall=float(np.mean(inst_rec)), chance_instrument_recall=float(np.mean(inst_chance)))
     else:
         out.update(recall_at_k=nan, recall_at_k_secondary=nan, recall_at_k_by_n={}, generic_in_top_k=nan,
-                   chance_recall_at_k=nan)
+                   chance_recall_at_k=nan, instrument_recall=nan, chance_instrument_recall=nan)
     # --- beyond the truth
     named = P > threshold
     truth = np.zeros_like(named)
@@ -603,8 +625,8 @@ def instrument_decoding(X, y, *, method: str = "logreg", n_splits: int = 5, seed
     """Cross-validated accuracy of instrument identity decoded from features ``X``.
 
     Features are standardised (fitted on each training fold only), then classified by a multinomial logistic
-    regression (``"logreg"``, ``C = 1``, lbfgs to a tolerance of 1e-3) or by the nearest class centroid (``"centroid"``). Folds are stratified
-    and shuffled with ``seed``.
+    regression (``"logreg"``, ``C = 1``, lbfgs to a tolerance of 1e-3) or by the nearest class centroid
+    (``"centroid"``). Folds are stratified and shuffled with ``seed``.
 
     Parameters
     ----------
@@ -656,7 +678,7 @@ def instrument_decoding(X, y, *, method: str = "logreg", n_splits: int = 5, seed
                 chance=1.0 / counts.size)
 
 
-def timbre_probe(model, info=None, *, tags: bool = True, threshold: float = 0.1, cache: bool = True,
+def timbre_probe(model, info=None, *, tags: bool = True, threshold: float | None = None, cache: bool = True,
                  progress: bool = False, **params) -> dict:
     """All timbre numbers for one model: :func:`timbre_run` (cached), :func:`timbre_metrics` and the decoding
     accuracy of instrument identity from its embeddings (``decode_logreg``, ``decode_centroid``).
@@ -668,8 +690,8 @@ def timbre_probe(model, info=None, *, tags: bool = True, threshold: float = 0.1,
     tags : bool
         Compute the tag metrics (on every excerpt). ``False`` runs the single instruments only and returns the
         decoding accuracies: the right choice for a random-initialised net, whose output layer means nothing.
-    threshold : float
-        See :func:`timbre_metrics`.
+    threshold : float, optional
+        See :func:`timbre_metrics`; default :func:`default_threshold` of the model.
     params
         :func:`timbre_run`'s set and window parameters (defaults: :data:`TIMBRE_DEFAULTS`).
 
@@ -687,7 +709,7 @@ def timbre_probe(model, info=None, *, tags: bool = True, threshold: float = 0.1,
     out = {}
     if tags:
         out = timbre_metrics(run["probs"], run["label_names"], [ts["instruments"][i] for i in rows],
-                             threshold=threshold)
+                             threshold=default_threshold(model) if threshold is None else threshold)
     s = ts["y"][rows] >= 0
     for method in ("logreg", "centroid"):
         out[f"decode_{method}"] = instrument_decoding(run["emb"][s], ts["y"][rows][s], method=method)["accuracy"]
@@ -695,7 +717,7 @@ def timbre_probe(model, info=None, *, tags: bool = True, threshold: float = 0.1,
     return out
 
 
-def timbre_compare(names=None, *, threshold: float = 0.1, corpus=None, seed: int = 0, cache: bool = True,
+def timbre_compare(names=None, *, threshold: float | None = None, corpus=None, seed: int = 0, cache: bool = True,
                    progress: bool = False, **params) -> dict:
     """:func:`timbre_probe` for each shipped model and its fair random twin, plus the spectrogram baseline.
 
