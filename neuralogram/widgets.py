@@ -650,7 +650,8 @@ def timbre_widget(*, default_model: str = "vgg19-e2000-standin"):
     """Choose up to three instruments and a shipped model: hear the excerpt, see its tags (``book/10_timbre.ipynb``).
 
     Controls: model, three instruments (the second and third may be "none"), the seed of the random parts, and
-    the threshold above which a tag counts as named. Left: the excerpt's spectrogram; right: the ten most
+    the threshold above which a tag counts as named (0.5 suits the shipped models' per-label sigmoids; use about 0.1
+    for a softmax model). Left: the excerpt's spectrogram; right: the ten most
     probable tags (probabilities averaged over the 2 s windows, :func:`neuralogram.probes.timbre.tag`), green when
     in the ground truth, orange when named (above the threshold) but not in it, grey otherwise. A 4 s excerpt
     recomputes in about a second.
@@ -677,7 +678,7 @@ def timbre_widget(*, default_model: str = "vgg19-e2000-standin"):
         "second": drop("piano", "instrument 2"),
         "third": drop("none", "instrument 3"),
         "seed": _slider("IntSlider", 0, 0, 99, 1, "seed"),
-        "threshold": _slider("FloatSlider", 0.1, 0.02, 0.5, 0.01, "named if p >"),
+        "threshold": _slider("FloatSlider", 0.5, 0.05, 0.95, 0.05, "named if p >"),
     }
 
     def compute(name, first, second, third, seed, threshold):
@@ -699,7 +700,7 @@ def timbre_widget(*, default_model: str = "vgg19-e2000-standin"):
         ax2.barh(range(len(top)), [p for _, p in top], color=colors)
         ax2.set_yticks(range(len(top)), [lab for lab, _ in top], fontsize=8)
         ax2.axvline(thr, color="k", ls=":", lw=1)
-        ax2.set(xlabel="mean probability over the 2 s windows", title=f"tags of {res['name']}")
+        ax2.set(xlim=(0, 1), xlabel="mean probability over the 2 s windows", title=f"tags of {res['name']}")
         fig.tight_layout()
 
     return live_figure(controls, compute, draw, audio=lambda r: (r["y"], 8000),
