@@ -17,3 +17,4 @@ __all__ += ["pitch_compare", "pitch_metrics", "pitch_probe", "pitch_run", "peak_
             "regime_change", "rhythm_compare", "rhythm_probe", "rhythm_run", "size_probe"]
 from .timbre import tag, timbre_compare, timbre_metrics, timbre_probe, timbre_set  # noqa: E402
 __all__ += ["tag", "timbre_compare", "timbre_metrics", "timbre_probe", "timbre_set"]
+from . import semantics  # noqa: E402,F401  (book/11_semantics.ipynb: semantics.semantics_probe, ...)
