@@ -705,3 +705,67 @@ def timbre_widget(*, default_model: str = "vgg19-e2000-standin"):
 
     return live_figure(controls, compute, draw, audio=lambda r: (r["y"], 8000),
                        title="Timbre: which instruments does the network name?", figsize=(11, 3.8), autoplay=False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Semantics (book/11_semantics.ipynb): maps of spoken words. Appended by chapter 11.
+# ---------------------------------------------------------------------------------------------------------------
+__all__ += ["semantics_widget"]
+
+
+def semantics_widget(wordset=None, *, default_model: str = "vgg19-e500-standin"):
+    """Maps of spoken words: model, representation (trained, random-init, MFCC, log-mel), map (PCA, t-SNE, the
+    linear probe's held-out scores) and colour (word, speaker, speaker kind) on controls.
+
+    Results come from :func:`neuralogram.probes.semantics.semantics_probe`, cached on disk: a combination the
+    chapter has computed redraws at once, a new one takes a few seconds to a minute (embedding 300 words).
+
+    Parameters
+    ----------
+    wordset : WordSet, optional
+        Default: :func:`neuralogram.speech_commands.synthetic_words` (10 words x 30 espeak-ng voices).
+
+    Book: ``book/11_semantics.ipynb``.
+    """
+    import ipywidgets as W
+
+    from .checkpoints import available_models
+    from .probes import semantics as sem
+
+    names = available_models()
+    if not names:
+        raise ValueError("no shipped models in data/models (see book/05_model.ipynb)")
+    if wordset is None:
+        from .speech_commands import synthetic_words
+
+        wordset = synthetic_words()
+    controls = {
+        "name": W.Dropdown(options=names, value=default_model if default_model in names else names[0],
+                           description="model"),
+        "representation": W.Dropdown(options=list(sem.REPRESENTATIONS), value="trained", description="features"),
+        "projection": W.ToggleButtons(options=[("PCA", "pca"), ("t-SNE", "tsne"), ("linear probe", "probe")],
+                                      value="tsne", description="map"),
+        "colour_by": W.ToggleButtons(options=["word", "speaker", "kind"], value="word", description="colour"),
+    }
+
+    def compute(name, representation, projection, colour_by):
+        model, info = _probe_model(name)
+        r = sem.semantics_probe(model, info, wordset=wordset, representation=representation)
+        return r, projection, colour_by
+
+    def draw(result, fig):
+        r, projection, colour_by = result
+        sem.plot_map(fig.subplots(), r, projection, colour_by)
+        if projection == "probe":
+            line = f"linear probe: word accuracy {r['probe_word']:.2f} (speakers held out), silhouette " \
+                   f"{r['probe_silhouette_word']:.2f}"
+        else:
+            held = "words" if colour_by == "speaker" else "speakers"
+            line = f"silhouette by {colour_by} {r['silhouette_' + colour_by]:.2f} | k-NN {colour_by} accuracy " \
+                   f"{r['knn_' + colour_by]:.2f} ({held} held out, chance {r['chance_' + colour_by]:.2f})"
+        rep = r["representation"]
+        who = r["model"] if rep in ("trained", "random-init") else sem.REPRESENTATIONS[rep]
+        fig.suptitle(f"{who}\n{line}", fontsize=9)
+        fig.tight_layout()
+
+    return live_figure(controls, compute, draw, title="Spoken words: maps and separation", figsize=(7.5, 6))
