@@ -597,6 +597,8 @@ def semantics_compare(model, info=None, *, wordset=None, representations=tuple(R
 def metrics_table(results: dict, keys=tuple(METRICS)) -> str:
     """A plain-text table of the probe's numbers: one row per metric (with its chance level), one column per result.
 
+    Rows that are NaN in every column (speaker kind, when the word set does not label it) are left out.
+
     Parameters
     ----------
     results : dict
@@ -611,6 +613,8 @@ def metrics_table(results: dict, keys=tuple(METRICS)) -> str:
     lines = [f"{'':48s}" + "".join(f"{c:>{w + 1}s}" for c in cols) + f"{'chance':>9s}"]
     for key in keys:
         label, chance_key = METRICS[key]
+        if all(np.isnan(float(results[c][key])) for c in cols):
+            continue                      # e.g. speaker kind, unknown for real recordings
         vals = "".join(f"{float(results[c][key]):>{w + 1}.3f}" for c in cols)
         ch = float(results[cols[0]][chance_key]) if chance_key else float("nan")
         lines.append(f"{label:48s}{vals}{'' if np.isnan(ch) else f'{ch:9.3f}'}")
