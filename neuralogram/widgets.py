@@ -715,7 +715,7 @@ __all__ += ["semantics_widget"]
 
 def semantics_widget(wordset=None, *, default_model: str = "vgg19-e500-standin"):
     """Maps of spoken words: model, representation (trained, random-init, MFCC, log-mel), map (PCA, t-SNE, the
-    linear probe's held-out scores) and colour (word, speaker, speaker kind) on controls.
+    linear probe's held-out word probabilities) and colour (word, speaker, speaker kind) on controls.
 
     Results come from :func:`neuralogram.probes.semantics.semantics_probe`, cached on disk: a combination the
     chapter has computed redraws at once, a new one takes a few seconds to a minute (embedding 300 words).
