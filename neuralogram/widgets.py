@@ -550,9 +550,13 @@ def neuralogram_explorer(y, sr: int, model, *, max_seconds: float = 60.0, title:
         N, times, order, n_active, label = result
         neuralogram_figure(N, times, S=S, spec_times=st, order=order, n_active=n_active, title=label, fig=fig)
 
-    mono = x.mean(0) if x.ndim == 2 else x
-    return live_figure(controls, compute, draw, audio=lambda r: (mono, sr), autoplay=False, figsize=(10, 6.5),
-                       title=title or "Neuralogram: context window and hop")
+    # The player gets what the network hears: mono at the model's rate (a 31 s CD-rate stereo player is a
+    # multi-megabyte output, which also made jupyter-book's executor wait out its whole cell timeout).
+    from .transform import to_model_rate
+
+    heard = to_model_rate(x, sr, target_sr=model.config.sr).numpy()
+    return live_figure(controls, compute, draw, audio=lambda r: (heard, model.config.sr), autoplay=False,
+                       figsize=(10, 6.5), title=title or "Neuralogram: context window and hop")
 
 
 def neuralogram_of_upload(name: str, content, model, *, mode: str = "auto", sort: bool = False, fig=None):
