@@ -28,8 +28,8 @@ quiet_pip() { "$@" 2> >(grep -v 'is neither a file nor a directory' >&2); }
     rm -rf "$venv"
     "$PYTHON" -m venv "$venv"
     quiet_pip "$venv/bin/python" -m pip install -q --no-input -r requirements.txt
-    quiet_pip "$venv/bin/python" -m pip install -q --no-input --no-deps -r requirements-nodeps.txt
-    "$venv/bin/python" -c "import torch, torchaudio, soundfile, sklearn, h5py, nbval, ipywidgets, tinysoundfont, espeakng_loader, pretty_midi; print('>> environment ready: torch', torch.__version__, 'torchaudio', torchaudio.__version__)"
+    quiet_pip "$venv/bin/python" -m pip install -q --no-input --no-deps --ignore-requires-python -r requirements-nodeps.txt
+    "$venv/bin/python" -c "import torch, torchaudio, soundfile, sklearn, h5py, nbval, ipywidgets, tinysoundfont, espeakng_loader, pretty_midi, hypothesis, pooch, pyroomacoustics, audiomentations, selenium; print('>> environment ready: torch', torch.__version__, 'torchaudio', torchaudio.__version__)"
     touch "$venv/.complete"
   fi
 ) 9>"$cache/.venv.lock"
