@@ -1,0 +1,759 @@
+"""Real recordings: ESC-50 and the Free Spoken Digit Dataset (FSDD), hash-checked, split, mapped to AudioSet.
+
+Two small public sets of real, labelled sound that nobody on this project made:
+
+* **ESC-50** (Piczak 2015; CC BY-NC 3.0, the ESC-10 part CC BY): 5 s clips at 44.1 kHz of 50 environmental
+  classes. The full set has 2000 clips; the copy beside the project (``../shared/real/esc50-subset``) holds 414
+  of them, 8-12 per class, as lossless FLAC.
+* **FSDD** (Jakobovski et al.; CC BY-SA 4.0): 3000 spoken digits 0-9, 6 male speakers x 50 takes, 8 kHz WAV.
+
+Where the data are looked for, in order (the first folder that holds the set wins):
+
+1. ``root=`` when given (only there);
+2. ``$NEURALOGRAM_DATA``: a folder holding ``esc50-subset/`` (or an ``ESC-50*/`` download) and ``fsdd/`` (or a
+   ``free-spoken-digit-dataset*/`` download);
+3. ``../shared/real`` beside the repository (skipped when ``$NEURALOGRAM_NO_SHARED=1``);
+4. the cache, ``$NEURALOGRAM_CACHE/real``, where ``download=True`` puts the public sources.
+
+When none holds the set, :class:`RealDataMissing` says where it looked and gives the exact call that fetches it.
+
+**Hashes.** Every clip's *audio content* is checked against a committed manifest (``_real_manifest.py``): the
+SHA-256 of its decoded 16-bit samples (:func:`pcm_sha256`), first 16 hex digits. Content rather than file
+bytes, because the copy here is FLAC and the public source WAV: the samples are the same, the bytes are not.
+The check is lazy: :meth:`RealClip.load` hashes the samples it has just read (no second pass over the disk) and
+refuses a clip whose samples differ, naming the file; :func:`verify` checks a whole list eagerly. Per-file
+hashes (rather than one digest over the sorted listing) are what let the error say *which* file is bad; 64 bits
+per file detect corruption, truncation and another version of a file with a false-accept chance of 2^-64 (the
+manifest is an integrity check, not a defence against a crafted collision). The manifest holds the 3414 clips
+present here (110 kB); the other 1586 clips of the full ESC-50 are read unchecked (:func:`verify` counts them).
+
+**Downloads.** ``download=True`` fetches the public GitHub repositories at pinned commits with ``pooch`` into
+the cache. GitHub builds its archives on request and their bytes have changed over time (two different
+checksums of the same ESC-50 commit's archive circulate in public code), so an archive checksum would break
+downloads without protecting anything the per-clip content hashes do not; the archive's own SHA-256 can still be
+pinned (:func:`fetch`'s ``known_hash``), and every extracted clip that the manifest knows is verified before the set is used.
+
+**Splits** (``split="train"`` / ``"test"``). ESC-50's five folds cannot be used here (400 of the 414 clips are in
+fold 4), so clips are split by their source recording (``src_file``: the takes A, B, ... cut from one Freesound
+recording stay on one side): within each class the sources are ranked by a hash of their id and the first
+``round(0.3 n)`` (at least 1, at most ``n - 1``) are held out; a class with a single source (the subset's
+washing machine) keeps it for training. FSDD is split by speaker: ``FSDD_TEST_SPEAKERS`` are held out.
+
+Book: ``book/13_real_world.ipynb``.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import soundfile as sf
+
+from ..cache import atomic_path, cache_dir
+
+__all__ = ["ESC50_AUDIOSET", "ESC50_CLASSES", "ESC50_COMMIT", "ESC50_URL", "FSDD_COMMIT", "FSDD_URL",
+           "FSDD_SPEAKERS", "FSDD_TEST_SPEAKERS", "SPEECH", "MALE_SPEECH", "SPEECH_CLASSES", "TEST_FRACTION",
+           "RealClip", "ClipList", "RealDataMissing", "esc50", "fsdd", "esc50_split", "esc50_audioset",
+           "fetch", "verify", "pcm_sha256", "data_roots"]
+
+# ------------------------------------------------------------------------------------------------- sources
+#: karolpiczak/ESC-50, the last commit of ``master`` (2000 clips in ``audio/``, labels in ``meta/esc50.csv``).
+ESC50_COMMIT = "33c8ce9eb2cf0b1c2f8bcf322eb349b6be34dbb6"
+ESC50_URL = f"https://github.com/karolpiczak/ESC-50/archive/{ESC50_COMMIT}.zip"
+#: Jakobovski/free-spoken-digit-dataset at the commit of the copy in ``../shared/real/fsdd`` (3000 recordings).
+FSDD_COMMIT = "26eb9aaf76e81b692f806f9140c2d2777410d7a1"
+FSDD_URL = f"https://github.com/Jakobovski/free-spoken-digit-dataset/archive/{FSDD_COMMIT}.zip"
+_ARCHIVES = {
+    "esc50": dict(url=ESC50_URL, commit=ESC50_COMMIT, size="about 650 MB", known_hash=None),
+    "fsdd": dict(url=FSDD_URL, commit=FSDD_COMMIT, size="about 25 MB", known_hash=None),
+}
+_SR = {"esc50": 44100, "fsdd": 8000}
+_TITLE = {"esc50": "ESC-50", "fsdd": "the Free Spoken Digit Dataset (FSDD)"}
+
+#: Fraction of each ESC-50 class's source recordings held out (``split="test"``).
+TEST_FRACTION = 0.3
+
+#: FSDD's speakers (its ``metadata.py``): gender, accent. All six are men.
+FSDD_SPEAKERS = {
+    "jackson": ("male", "USA/neutral"),
+    "nicolas": ("male", "BEL/French"),
+    "theo": ("male", "USA/neutral"),
+    "yweweler": ("male", "DEU/German"),
+    "george": ("male", "GRC/Greek"),
+    "lucas": ("male", "DEU/German"),
+}
+#: Held-out FSDD speakers: one of each accent that has two speakers, so the other stays in training.
+FSDD_TEST_SPEAKERS = ("lucas", "theo")
+
+# ------------------------------------------------------------------------------------------------- AudioSet
+#: AudioSet's Speech and its children (``ontology.json``): the "speech classes" of the FSDD measurements.
+SPEECH = ("/m/09x0r", "Speech")
+MALE_SPEECH = ("/m/05zppz", "Male speech, man speaking")
+SPEECH_CLASSES = (
+    SPEECH,
+    MALE_SPEECH,
+    ("/m/02zsn", "Female speech, woman speaking"),
+    ("/m/0ytgt", "Child speech, kid speaking"),
+    ("/m/01h8n0", "Conversation"),
+    ("/m/02qldy", "Narration, monologue"),
+    ("/m/0261r1", "Babbling"),
+    ("/m/0brhx", "Speech synthesizer"),
+)
+_GENDER_SPEECH = {"male": MALE_SPEECH, "female": ("/m/02zsn", "Female speech, woman speaking")}
+
+#: ESC-50's 50 classes -> one AudioSet label each (all 50 among AudioSet's 527 labels, checked against the
+#: ontology by ``tests/test_real.py``): (target, ESC-50 category, AudioSet display name, mid, note). The note
+#: says why when no AudioSet class is the same thing. Rule: the class of the *sound source* where AudioSet has
+#: one (Dog, not Bark); the sound itself where two ESC-50 classes would otherwise share a label (rooster, hen).
+ESC50_AUDIOSET = (
+    (0, "dog", "Dog", "/m/0bt9lr", ""),
+    (1, "rooster", "Crowing, cock-a-doodle-doo", "/m/07qn5dc",
+     "ESC-50's rooster clips crow; the source class 'Chicken, rooster' is the parent of both Crowing and Cluck "
+     "and would merge rooster with hen"),
+    (2, "pig", "Pig", "/m/068zj", ""),
+    (3, "cow", "Cattle, bovinae", "/m/01xq0k1", ""),
+    (4, "frog", "Frog", "/m/09ld4", ""),
+    (5, "cat", "Cat", "/m/01yrx", ""),
+    (6, "hen", "Cluck", "/m/07st89h",
+     "the hens cluck; 'Chicken, rooster' (the source) would merge hen with rooster"),
+    (7, "insects", "Insect", "/m/03vt0",
+     "ESC-50's flying insects (flies, bees, mosquitoes) span three AudioSet leaves; 'Insect' is also the parent "
+     "of Cricket (ESC-50's crickets)"),
+    (8, "sheep", "Sheep", "/m/07bgp", ""),
+    (9, "crow", "Crow", "/m/04s8yn", ""),
+    (10, "rain", "Rain", "/m/06mb1", ""),
+    (11, "sea_waves", "Waves, surf", "/m/034srq", ""),
+    (12, "crackling_fire", "Crackle", "/m/07pzfmf",
+     "the sound ESC-50 names; its AudioSet parent 'Fire' fits as well"),
+    (13, "crickets", "Cricket", "/m/09xqv", ""),
+    (14, "chirping_birds", "Bird vocalization, bird call, bird song", "/m/020bb7",
+     "chirps and song of small birds; its child 'Chirp, tweet' covers single chirps only"),
+    (15, "water_drops", "Drip", "/m/07r5v4s", ""),
+    (16, "wind", "Wind", "/m/03m9d0z", ""),
+    (17, "pouring_water", "Pour", "/m/07prgkl", ""),
+    (18, "toilet_flush", "Toilet flush", "/m/01jt3m", ""),
+    (19, "thunderstorm", "Thunderstorm", "/m/0jb2l", ""),
+    (20, "crying_baby", "Baby cry, infant cry", "/t/dd00002", ""),
+    (21, "sneezing", "Sneeze", "/m/01hsr_", ""),
+    (22, "clapping", "Clapping", "/m/0l15bq", ""),
+    (23, "breathing", "Breathing", "/m/0lyf6", ""),
+    (24, "coughing", "Cough", "/m/01b_21", ""),
+    (25, "footsteps", "Walk, footsteps", "/m/07pbtc8", ""),
+    (26, "laughing", "Laughter", "/m/01j3sz", ""),
+    (27, "brushing_teeth", "Toothbrush", "/m/012xff", ""),
+    (28, "snoring", "Snoring", "/m/01d3sd", ""),
+    (29, "drinking_sipping", "Liquid", "/m/04k94",
+     "no single class fits: AudioSet has no drinking, sipping, slurping or swallowing sound; the clips are liquid "
+     "drawn into the mouth, so the parent 'Liquid' is the honest label (it is also the parent of Pour and Drip)"),
+    (30, "door_wood_knock", "Knock", "/m/07r4wb8", ""),
+    (31, "mouse_click", "Clicking", "/m/07qc9xj",
+     "no computer-mouse class ('Mouse' is the animal); the clicks are 'Clicking' (also the parent of Tick)"),
+    (32, "keyboard_typing", "Computer keyboard", "/m/01m2v", ""),
+    (33, "door_wood_creaks", "Creak", "/m/07qh7jl", ""),
+    (34, "can_opening", "Burst, pop", "/m/07qsvvw",
+     "no single class fits: nothing for opening a can; 'Burst, pop' is AudioSet's 'enclosure holding gas or liquid "
+     "coming open suddenly', the tab's pop; the hiss that follows is 'Fizz', which is not one of the 527 labels"),
+    (35, "washing_machine", "Whir", "/m/07s34ls",
+     "no single class fits: AudioSet has no washing machine; the drum's motor whirs ('Whir'), the water sloshes "
+     "('Slosh'); 'Mechanisms' is only the category"),
+    (36, "vacuum_cleaner", "Vacuum cleaner", "/m/0d31p", ""),
+    (37, "clock_alarm", "Alarm clock", "/m/046dlr", ""),
+    (38, "clock_tick", "Tick-tock", "/m/07qjznl", ""),
+    (39, "glass_breaking", "Shatter", "/m/07rn7sz", "the child of 'Glass' for breaking glass"),
+    (40, "helicopter", "Helicopter", "/m/09ct_", ""),
+    (41, "chainsaw", "Chainsaw", "/m/01j4z9", ""),
+    (42, "siren", "Siren", "/m/03kmc9", ""),
+    (43, "car_horn", "Vehicle horn, car horn, honking", "/m/0912c9", ""),
+    (44, "engine", "Engine", "/m/02mk9", ""),
+    (45, "train", "Train", "/m/07jdr", ""),
+    (46, "church_bells", "Church bell", "/m/03w41f", ""),
+    (47, "airplane", "Fixed-wing aircraft, airplane", "/m/0cmf2", ""),
+    (48, "fireworks", "Fireworks", "/m/0g6b5", ""),
+    (49, "hand_saw", "Sawing", "/m/01b82r", "AudioSet's 'Sawing' covers manual and motorised saws"),
+)
+#: ESC-50's category names in target order.
+ESC50_CLASSES = tuple(row[1] for row in ESC50_AUDIOSET)
+
+
+def esc50_audioset() -> list[dict]:
+    """The ESC-50 -> AudioSet table as a list of dicts (``target, category, audioset_name, mid, note``).
+
+    Returns
+    -------
+    list of dict
+        One row per ESC-50 class, in target order; ``note`` is empty where the AudioSet class is the same thing.
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    return [dict(target=t, category=c, audioset_name=n, mid=m, note=note) for t, c, n, m, note in ESC50_AUDIOSET]
+
+
+# ------------------------------------------------------------------------------------------------- records
+class RealDataMissing(FileNotFoundError):
+    """A real data set is not on this machine; the message says where it was looked for and how to get it."""
+
+
+@dataclass(frozen=True)
+class RealClip:
+    """One real recording and its metadata (the audio is read by :meth:`load`).
+
+    Attributes
+    ----------
+    dataset : {"esc50", "fsdd"}
+    name : str
+        File name without extension (``4-182395-A-0``, ``7_theo_12``): the manifest key.
+    path : Path
+    label : str
+        ESC-50 category (``"dog"``) or the spoken digit (``"7"``).
+    target : int
+        Class index: ESC-50 target 0-49, or the digit 0-9.
+    group : str
+        What the split keeps together: ESC-50's ``src_file`` or FSDD's speaker.
+    split : {"train", "test"}
+    sr : int
+        Sample rate of the file in Hz (44100 or 8000).
+    audioset : tuple of (mid, display name)
+        The clip's AudioSet labels (ESC-50: the mapped class; FSDD: Speech and the speaker's gendered speech).
+    meta : dict
+        ESC-50: ``fold``, ``take``, ``esc10``; FSDD: ``take``, ``gender``, ``accent``.
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+
+    dataset: str
+    name: str
+    path: Path
+    label: str
+    target: int
+    group: str
+    split: str
+    sr: int
+    audioset: tuple
+    meta: Mapping = field(default_factory=dict, compare=False)
+
+    def load(self, *, verify: bool = True) -> np.ndarray:
+        """The clip as float32 mono in [-1, 1) at ``self.sr``, its content checked against the manifest.
+
+        Parameters
+        ----------
+        verify : bool
+            Compare the SHA-256 of the decoded samples with the committed manifest (default). Clips the manifest
+            does not know (the full ESC-50 beyond the 414 here) are read unchecked.
+
+        Returns
+        -------
+        np.ndarray [shape=(n,)], float32
+
+        Raises
+        ------
+        ValueError
+            The file cannot be decoded, has another sample rate, or its samples differ from the manifest's.
+
+        Book: ``book/13_real_world.ipynb``.
+        """
+        pcm, sr = _read_pcm(self.path)
+        if sr != self.sr:
+            raise ValueError(f"{self.path}: sample rate {sr} Hz, expected {self.sr} Hz for {_TITLE[self.dataset]}")
+        if verify:
+            _check_hash(self.dataset, self.name, self.path, pcm, sr)
+        y = pcm.astype(np.float32) / 32768.0
+        return y.mean(axis=1) if y.shape[1] > 1 else y[:, 0]
+
+
+class ClipList(list):
+    """A list of :class:`RealClip` that also says where the data were read from (``root``, ``origin``).
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+
+    def __init__(self, clips=(), *, root: Path | None = None, origin: str = ""):
+        super().__init__(clips)
+        self.root = root
+        self.origin = origin
+
+    def split(self, split: str) -> "ClipList":
+        """The clips of one split (``"train"`` or ``"test"``)."""
+        _check_split(split)
+        return ClipList([c for c in self if c.split == split], root=self.root, origin=self.origin)
+
+    def __repr__(self) -> str:
+        counts = {s: sum(c.split == s for c in self) for s in ("train", "test")}
+        return f"ClipList({len(self)} clips, {counts}, from {self.origin}: {self.root})"
+
+
+# ------------------------------------------------------------------------------------------------- hashes
+def pcm_sha256(pcm: np.ndarray, sr: int) -> str:
+    """SHA-256 (hex) of decoded 16-bit audio: ``"<sr>:<channels>:"`` followed by the little-endian samples.
+
+    The same for a WAV and a lossless FLAC of the same samples, so one manifest checks both.
+
+    Parameters
+    ----------
+    pcm : np.ndarray [shape=(n, channels)], int16
+    sr : int
+        Sample rate in Hz.
+
+    Returns
+    -------
+    str
+        64 hex digits (the manifest keeps the first 16).
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    pcm = np.asarray(pcm)
+    if pcm.dtype != np.int16 or pcm.ndim != 2:
+        raise ValueError(f"pcm must be int16 of shape (n, channels), got {pcm.dtype} {pcm.shape}")
+    h = hashlib.sha256(f"{int(sr)}:{pcm.shape[1]}:".encode())
+    h.update(np.ascontiguousarray(pcm, dtype="<i2").tobytes())
+    return h.hexdigest()
+
+
+_HASH_CHARS = 16
+
+
+def _read_pcm(path: Path):
+    try:
+        pcm, sr = sf.read(str(path), dtype="int16", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as err:
+        raise ValueError(f"{path}: unreadable audio ({err}); the file is corrupt or truncated — delete it and "
+                         "get the data again") from None
+    if pcm.shape[0] == 0:
+        raise ValueError(f"{path}: no audio samples (empty or truncated file)")
+    return pcm, int(sr)
+
+
+_MANIFEST: dict | None = None
+
+
+def _manifest() -> dict:
+    global _MANIFEST
+    if _MANIFEST is None:
+        from . import _real_manifest as m
+
+        _MANIFEST = {ds: dict(line.split() for line in text.strip().splitlines())
+                     for ds, text in (("esc50", m.ESC50), ("fsdd", m.FSDD))}
+    return _MANIFEST
+
+
+def _check_hash(dataset: str, name: str, path: Path, pcm: np.ndarray, sr: int) -> bool:
+    want = _manifest()[dataset].get(name)
+    if want is None:
+        return False
+    got = pcm_sha256(pcm, sr)[:_HASH_CHARS]
+    if got != want:
+        raise ValueError(f"{path}: its audio does not match the committed manifest (sha256 {got}..., expected "
+                         f"{want}...): the file is corrupt or another version. Delete it and get the data again "
+                         f"({_how_to_get(dataset)}).")
+    return True
+
+
+def verify(clips: Sequence[RealClip], *, progress: bool = False) -> dict:
+    """Read every clip and check its content hash; refuse the list at the first clip that differs.
+
+    Parameters
+    ----------
+    clips : sequence of RealClip
+    progress : bool
+        Show a ``tqdm`` bar.
+
+    Returns
+    -------
+    dict
+        ``checked`` (clips whose hash matched), ``unknown`` (clips the manifest does not list, read unchecked),
+        ``missing`` (manifest entries of these data sets that are not in ``clips``; 0 for a complete copy).
+
+    Raises
+    ------
+    ValueError
+        A clip is unreadable or its samples differ from the manifest (the message names the file).
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    from tqdm.auto import tqdm
+
+    checked = unknown = 0
+    for c in tqdm(clips, desc="verify", disable=not progress, leave=False):
+        pcm, sr = _read_pcm(c.path)
+        if _check_hash(c.dataset, c.name, c.path, pcm, sr):
+            checked += 1
+        else:
+            unknown += 1
+    names = {(c.dataset, c.name) for c in clips}
+    datasets = {c.dataset for c in clips}
+    missing = sum((ds, n) not in names for ds in datasets for n in _manifest()[ds])
+    return {"checked": checked, "unknown": unknown, "missing": missing}
+
+
+def _write_manifest(esc50_root, fsdd_root, path) -> Path:
+    """Regenerate ``_real_manifest.py`` from complete local copies (a maintainer's tool, not used at run time)."""
+    parts = ['"""Content hashes of the real recordings (generated by neuralogram.data.real._write_manifest).',
+             "",
+             "One line per clip: file name without extension, then the first 16 hex digits of the SHA-256 of its",
+             "decoded 16-bit samples (neuralogram.data.real.pcm_sha256). Do not edit by hand.",
+             '"""', ""]
+    for ds, clips in (("ESC50", esc50(root=esc50_root)), ("FSDD", fsdd(root=fsdd_root))):
+        lines = []
+        for c in sorted(clips, key=lambda c: c.name):
+            pcm, sr = _read_pcm(c.path)
+            lines.append(f"{c.name} {pcm_sha256(pcm, sr)[:_HASH_CHARS]}")
+        parts.append(f'{ds} = """\n' + "\n".join(lines) + '\n"""\n')
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text("\n".join(parts))
+    return Path(path)
+
+
+# ------------------------------------------------------------------------------------------------- where
+def _repo_shared() -> Path:
+    return Path(__file__).resolve().parents[2].parent / "shared" / "real"
+
+
+def data_roots() -> list[tuple[str, Path]]:
+    """The folders searched for real data, in order: ``$NEURALOGRAM_DATA``, ``../shared/real``, the cache.
+
+    Returns
+    -------
+    list of (origin, Path)
+        ``origin`` is ``"NEURALOGRAM_DATA"``, ``"../shared/real"`` or ``"cache"``. ``../shared/real`` is left out
+        when ``$NEURALOGRAM_NO_SHARED`` is set to anything but ``""`` or ``"0"``.
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    roots = []
+    env = os.environ.get("NEURALOGRAM_DATA")
+    if env:
+        roots.append(("NEURALOGRAM_DATA", Path(env).expanduser()))
+    if os.environ.get("NEURALOGRAM_NO_SHARED", "") in ("", "0"):
+        roots.append(("../shared/real", _repo_shared()))
+    roots.append(("cache", _cache_root()))
+    return roots
+
+
+def _cache_root() -> Path:
+    root = Path(os.environ.get("NEURALOGRAM_CACHE", Path.home() / ".cache" / "neuralogram")).expanduser()
+    return root / "real"   # not created here: looking for data must not make folders
+
+
+def _esc50_dirs(root: Path):
+    """Folders under ``root`` that may hold ESC-50 (the subset layout or the GitHub archive's)."""
+    yield root
+    yield root / "esc50-subset"
+    yield root / "esc50"
+    if root.is_dir():
+        for p in sorted(root.glob("ESC-50*")):
+            yield p
+        for p in sorted(root.glob("esc50-*/ESC-50*")):   # fetch(): cache/real/esc50-<commit>/ESC-50-<commit>
+            yield p
+
+
+def _fsdd_dirs(root: Path):
+    yield root
+    yield root / "fsdd"
+    if root.is_dir():
+        for p in sorted(root.glob("free-spoken-digit-dataset*")):
+            yield p
+        for p in sorted(root.glob("fsdd-*/free-spoken-digit-dataset*")):
+            yield p
+
+
+def _esc50_csv(d: Path) -> Path | None:
+    for p in (d / "esc50.csv", d / "meta" / "esc50.csv"):
+        if p.is_file() and (d / "audio").is_dir():
+            return p
+    return None
+
+
+def _find(dataset: str, root) -> tuple[Path, str]:
+    roots = [("root", Path(root).expanduser())] if root is not None else data_roots()
+    looked = []
+    for origin, r in roots:
+        for d in (_esc50_dirs(r) if dataset == "esc50" else _fsdd_dirs(r)):
+            ok = _esc50_csv(d) is not None if dataset == "esc50" else (d / "recordings").is_dir()
+            if ok:
+                return d, origin
+        looked.append(f"{origin} ({r}{'' if r.is_dir() else ': no such folder'})")
+    what = ("esc50-subset/ (audio/ and esc50.csv) or ESC-50-*/ (audio/ and meta/esc50.csv)" if dataset == "esc50"
+            else "fsdd/ or free-spoken-digit-dataset-*/ with recordings/")
+    raise RealDataMissing(f"{_TITLE[dataset]} was not found: looked for {what} in " + "; ".join(looked)
+                          + f". To get it: {_how_to_get(dataset)}.")
+
+
+def _how_to_get(dataset: str) -> str:
+    a = _ARCHIVES[dataset]
+    return (f"`from neuralogram.data import real; real.{dataset}(download=True)` downloads {a['size']} from "
+            f"{a['url'].split('/archive/')[0]} @ {a['commit'][:7]} into {_cache_root()} (online), or set "
+            f"NEURALOGRAM_DATA to a folder that holds a copy")
+
+
+# ------------------------------------------------------------------------------------------------- splits
+def _check_split(split):
+    if split not in (None, "train", "test"):
+        raise ValueError(f"split must be None, 'train' or 'test', got {split!r}")
+
+
+def _rank(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def esc50_split(src_files: Sequence[str], targets: Sequence[int], *, test_fraction: float = TEST_FRACTION
+                ) -> dict[str, str]:
+    """Assign each ESC-50 source recording to ``"train"`` or ``"test"``, per class, by a hash of its id.
+
+    Within each class the distinct sources are ranked by ``sha256("esc50:" + src_file)`` and the first
+    ``round(test_fraction * n)`` (at least 1 and at most ``n - 1``; none when ``n == 1``) are held out, so every
+    class with two or more sources has clips on both sides and all takes of one source stay together. A source
+    listed under two classes is held out if either class holds it out.
+
+    Parameters
+    ----------
+    src_files : sequence of str
+        ``src_file`` of every clip.
+    targets : sequence of int
+        Class of every clip (same length).
+    test_fraction : float
+        In (0, 1).
+
+    Returns
+    -------
+    dict
+        ``src_file -> "train" | "test"``.
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    if len(src_files) != len(targets):
+        raise ValueError(f"src_files and targets differ in length ({len(src_files)} vs {len(targets)})")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    by_class: dict[int, set] = {}
+    for s, t in zip(src_files, targets):
+        by_class.setdefault(int(t), set()).add(str(s))
+    out = {str(s): "train" for s in src_files}
+    for t, sources in by_class.items():
+        ranked = sorted(sources, key=lambda s: (_rank(f"esc50:{s}"), s))
+        n = len(ranked)
+        k = 0 if n < 2 else min(max(int(round(test_fraction * n)), 1), n - 1)
+        for s in ranked[:k]:
+            out[s] = "test"
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- loaders
+def _audio_file(audio_dir: Path, filename: str) -> Path | None:
+    stem = Path(filename).stem
+    for ext in (".wav", ".flac"):
+        p = audio_dir / f"{stem}{ext}"
+        if p.is_file():
+            return p
+    return None
+
+
+def esc50(split: str | None = None, *, root=None, download: bool = False) -> ClipList:
+    """The ESC-50 clips (the 414-clip subset here, or the full 2000 when downloaded) with their metadata.
+
+    Parameters
+    ----------
+    split : {None, "train", "test"}
+        ``None``: all clips; otherwise the source-recording split (:func:`esc50_split`).
+    root : str or Path, optional
+        Read only this folder (it, its ``esc50-subset/`` or an ``ESC-50*/`` inside it).
+    download : bool
+        Fetch the public source into the cache first when it is not there (:func:`fetch`), and read that copy.
+
+    Returns
+    -------
+    ClipList of RealClip
+        Sorted by file name; ``label`` is the ESC-50 category, ``group`` the ``src_file``, ``audioset`` the mapped
+        label (:data:`ESC50_AUDIOSET`).
+
+    Raises
+    ------
+    RealDataMissing
+        No copy found (the message says where it looked and the call that downloads it).
+    ValueError
+        ``esc50.csv`` is malformed, names a class that is not ESC-50's, or lists clips whose audio is missing.
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    _check_split(split)
+    if download:
+        d, _ = _find("esc50", fetch("esc50"))
+        origin = "cache (download)"
+    else:
+        d, origin = _find("esc50", root)
+    meta = _esc50_csv(d)
+    with open(meta, newline="") as f:
+        rows = list(csv.DictReader(f))
+    need = {"filename", "fold", "target", "category", "esc10", "src_file", "take"}
+    if not rows or not need <= set(rows[0]):
+        raise ValueError(f"{meta}: expected the columns {sorted(need)}, got {sorted(rows[0]) if rows else 'no rows'}")
+    clips, missing = [], []
+    for i, r in enumerate(rows, start=2):
+        try:
+            t = int(r["target"])
+            if ESC50_AUDIOSET[t][1] != r["category"]:
+                raise ValueError
+        except (ValueError, IndexError):
+            raise ValueError(f"{meta}, line {i}: target {r['target']!r} / category {r['category']!r} is not one of "
+                             "ESC-50's 50 classes") from None
+        p = _audio_file(d / "audio", r["filename"])
+        if p is None:
+            missing.append(r["filename"])
+            continue
+        clips.append((r, t, p))
+    if missing:
+        raise ValueError(f"{d}: {len(missing)} clips listed in {meta.name} have no audio file in audio/ (e.g. "
+                         f"{missing[:3]}); the copy is incomplete — get it again ({_how_to_get('esc50')})")
+    assign = esc50_split([r["src_file"] for r, _, _ in clips], [t for _, t, _ in clips])
+    out = []
+    for r, t, p in clips:
+        _, _, as_name, mid, _ = ESC50_AUDIOSET[t]
+        out.append(RealClip("esc50", p.stem, p, r["category"], t, r["src_file"], assign[r["src_file"]],
+                            _SR["esc50"], ((mid, as_name),),
+                            {"fold": int(r["fold"]), "take": r["take"], "esc10": r["esc10"] == "True"}))
+    out.sort(key=lambda c: c.name)
+    clips = ClipList(out, root=d, origin=origin)
+    return clips if split is None else clips.split(split)
+
+
+def fsdd(split: str | None = None, *, root=None, download: bool = False) -> ClipList:
+    """The Free Spoken Digit Dataset's recordings with their metadata.
+
+    Parameters
+    ----------
+    split : {None, "train", "test"}
+        ``None``: all; ``"test"``: the held-out speakers :data:`FSDD_TEST_SPEAKERS`; ``"train"``: the others.
+    root : str or Path, optional
+        Read only this folder (it, its ``fsdd/`` or a ``free-spoken-digit-dataset*/`` inside it).
+    download : bool
+        Fetch the public source into the cache first when it is not there (:func:`fetch`), and read that copy.
+
+    Returns
+    -------
+    ClipList of RealClip
+        ``label`` the digit as a string, ``target`` the digit, ``group`` the speaker, ``audioset`` Speech and the
+        speaker's gendered speech class, ``meta`` take, gender, accent.
+
+    Raises
+    ------
+    RealDataMissing
+        No copy found.
+    ValueError
+        A recording whose name is not ``{digit}_{speaker}_{take}.wav`` or whose speaker is not FSDD's, or a
+        ``speakers.csv`` that disagrees with :data:`FSDD_SPEAKERS`.
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    _check_split(split)
+    if download:
+        d, _ = _find("fsdd", fetch("fsdd"))
+        origin = "cache (download)"
+    else:
+        d, origin = _find("fsdd", root)
+    speakers_csv = d / "speakers.csv"
+    if speakers_csv.is_file():
+        with open(speakers_csv, newline="") as f:
+            for r in csv.DictReader(f):
+                known = FSDD_SPEAKERS.get(r.get("speaker"))
+                if known is None or known != (r.get("gender"), r.get("accent")):
+                    raise ValueError(f"{speakers_csv}: row {r} disagrees with FSDD's speakers {FSDD_SPEAKERS}")
+    out = []
+    for p in sorted((d / "recordings").iterdir()):
+        if p.suffix.lower() not in (".wav", ".flac") or p.name.startswith("."):
+            continue
+        parts = p.stem.split("_")
+        if len(parts) != 3 or not parts[0].isdigit() or len(parts[0]) != 1 or not parts[2].isdigit():
+            raise ValueError(f"{p}: not an FSDD recording name ({{digit}}_{{speaker}}_{{take}}.wav)")
+        digit, speaker, take = parts
+        if speaker not in FSDD_SPEAKERS:
+            raise ValueError(f"{p}: unknown speaker {speaker!r} (FSDD @ {FSDD_COMMIT[:7]} has "
+                             f"{sorted(FSDD_SPEAKERS)})")
+        gender, accent = FSDD_SPEAKERS[speaker]
+        out.append(RealClip("fsdd", p.stem, p, digit, int(digit), speaker,
+                            "test" if speaker in FSDD_TEST_SPEAKERS else "train", _SR["fsdd"],
+                            (SPEECH, _GENDER_SPEECH[gender]), {"take": int(take), "gender": gender, "accent": accent}))
+    if not out:
+        raise RealDataMissing(f"{d / 'recordings'} holds no recordings. To get them: {_how_to_get('fsdd')}.")
+    clips = ClipList(out, root=d, origin=origin)
+    return clips if split is None else clips.split(split)
+
+
+# ------------------------------------------------------------------------------------------------- download
+def fetch(dataset: str, *, dest=None, url: str | None = None, known_hash: str | None = None,
+             progress: bool = True) -> Path:
+    """Fetch a public source with ``pooch`` (pinned commit), unpack it and verify every clip the manifest knows.
+
+    Does nothing when a verified copy is already in ``dest``. The archive is deleted once its clips are verified.
+
+    Parameters
+    ----------
+    dataset : {"esc50", "fsdd"}
+    dest : str or Path, optional
+        Where to put it; default ``$NEURALOGRAM_CACHE/real``.
+    url : str, optional
+        Another location of the same archive (a mirror); default the pinned GitHub archive (:data:`ESC50_URL`,
+        :data:`FSDD_URL`).
+    known_hash : str, optional
+        ``"sha256:<hex>"`` of the archive, checked by pooch before unpacking (default: not pinned, see the module
+        docstring; the clips' content hashes are checked either way).
+    progress : bool
+        Show pooch's progress bar.
+
+    Returns
+    -------
+    Path
+        The folder that now holds the data set (pass it as ``root=`` to :func:`esc50` / :func:`fsdd`).
+
+    Raises
+    ------
+    ValueError
+        Unknown data set, an archive whose hash differs from ``known_hash``, or an unpacked clip that is corrupt
+        (the unpacked copy is then removed).
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    import pooch
+
+    if dataset not in _ARCHIVES:
+        raise ValueError(f"dataset must be one of {sorted(_ARCHIVES)}, got {dataset!r}")
+    a = _ARCHIVES[dataset]
+    dest = Path(dest).expanduser() if dest is not None else cache_dir("real")
+    dest.mkdir(parents=True, exist_ok=True)
+    target = dest / f"{dataset}-{a['commit'][:7]}"
+    marker = target / ".verified"
+    if marker.is_file():
+        return dest
+    fname = f"{dataset}-{a['commit'][:7]}.zip"
+    try:
+        archive = pooch.retrieve(url or a["url"], known_hash=known_hash or a["known_hash"], fname=fname,
+                                 path=dest, progressbar=progress)
+    except ValueError as err:   # pooch: hash mismatch (it has already deleted the file)
+        raise ValueError(f"download of {_TITLE[dataset]} refused: {err}") from None
+    if target.exists():
+        shutil.rmtree(target)
+    tmp = dest / f".{target.name}.partial"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(archive) as z:
+            z.extractall(tmp)
+    except zipfile.BadZipFile as err:
+        Path(archive).unlink(missing_ok=True)
+        raise ValueError(f"{archive}: not a zip archive ({err}); removed it, try again") from None
+    try:
+        clips = (esc50 if dataset == "esc50" else fsdd)(root=tmp)
+        report = verify(clips, progress=progress)
+    except (ValueError, RealDataMissing) as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        Path(archive).unlink(missing_ok=True)
+        raise ValueError(f"the downloaded {_TITLE[dataset]} was refused and removed: {err}") from None
+    os.replace(tmp, target)
+    with atomic_path(marker) as m:
+        Path(m).write_text(f"{a['url']}\n{report}\n")
+    Path(archive).unlink(missing_ok=True)
+    return dest
