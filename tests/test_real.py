@@ -17,6 +17,7 @@ from neuralogram.data import real
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 HAS_REAL = (SHARED / "real" / "esc50-subset" / "esc50.csv").is_file() and (SHARED / "real" / "fsdd").is_dir()
+SHARED_REAL = SHARED / "real"     # the real-file tests read it explicitly (root=), whatever NEURALOGRAM_DATA says
 HAS_AUDIOSET = (SHARED / "audioset" / "ontology.json").is_file()
 needs_real = pytest.mark.skipif(not HAS_REAL, reason="../shared/real is not on this machine")
 needs_audioset = pytest.mark.skipif(not HAS_AUDIOSET, reason="../shared/audioset is not on this machine")
@@ -130,8 +131,8 @@ def test_mapping_against_the_real_ontology():
 # ------------------------------------------------------------------------------------------------ real files
 @needs_real
 def test_real_esc50_counts_split_and_hashes():
-    clips = real.esc50()
-    assert len(clips) == 414 and clips.origin in ("NEURALOGRAM_DATA", "../shared/real")
+    clips = real.esc50(root=SHARED_REAL)
+    assert len(clips) == 414 and clips.root == SHARED_REAL / "esc50-subset"
     assert len({c.target for c in clips}) == 50
     train, test = clips.split("train"), clips.split("test")
     assert len(train) + len(test) == 414
@@ -141,14 +142,14 @@ def test_real_esc50_counts_split_and_hashes():
     held = {c.target for c in test}
     assert held == {t for t, n in n_src.items() if n >= 2}
     assert 0.25 < len(test) / len(clips) < 0.4
-    assert real.esc50("test") == test  # same result through the split argument
+    assert real.esc50("test", root=SHARED_REAL) == test  # same result through the split argument
     assert all(c.sr == 44100 and c.audioset[0][0] == real.ESC50_AUDIOSET[c.target][3] for c in clips)
     assert real.verify(clips) == {"checked": 414, "unknown": 0, "missing": 0}
 
 
 @needs_real
 def test_real_fsdd_counts_split_and_hashes():
-    clips = real.fsdd()
+    clips = real.fsdd(root=SHARED_REAL)
     assert len(clips) == 3000
     assert {c.group for c in clips} == set(real.FSDD_SPEAKERS)
     test = clips.split("test")
