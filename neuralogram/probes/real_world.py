@@ -1,0 +1,717 @@
+"""Does it hear the real world? Tags of real held-out recordings, measured for any model.
+
+Every number here is computed from the model's *tags*: the output probabilities of every window of a clip,
+averaged over the clip's windows,
+
+.. math::  \\bar p_c = \\frac{1}{K} \\sum_{k=1}^{K} \\sigma\\big(f(N[:, k]) / \\tau\\big)_c ,
+
+where :math:`N` is the clip's neuralogram (:func:`neuralogram.neuralogram`, exact mode, :math:`K` windows),
+:math:`f` the network's fully connected head, :math:`\\sigma` its output activation and :math:`\\tau` the
+temperature of its card (1 when it has none): chapter 5's ``tag`` (the head applied to the neuralogram's
+columns). There is no embedding loop here; every window goes through :func:`neuralogram.neuralogram`.
+
+**FSDD, held-out speakers** (:data:`neuralogram.data.real.FSDD_TEST_SPEAKERS`): each spoken digit is tagged in four
+conditions (:data:`CONDITIONS`):
+
+* ``"as recorded"``: the trimmed recording alone (0.14-2.3 s): the window is the clip's own length when it is
+  shorter than 2 s (the transform's short-window path: nothing is added to the sound; clips under 0.16 s are
+  centred in 0.16 s), and 2 s windows every 0.5 s when it is longer;
+* ``"in 2 s of silence"``: the clip centred in 2 s of digital zeros (one 2 s window: the model's context, and what
+  tagging a short clip with a 2 s window does);
+* ``"floor -60 dB"``, ``"floor -30 dB"``: the 2 s excerpt of the previous condition plus white Gaussian noise over
+  all of it, its RMS 60 dB (30 dB) below the RMS of the clip's own samples (a speech-to-noise ratio of 60 dB and
+  30 dB; the noise of each clip is seeded by its name).
+
+*Speech rate*: the fraction of clips whose top tag (the most probable of all the model's labels) is a speech class,
+AudioSet's Speech or one of its children (:data:`neuralogram.data.real.SPEECH_CLASSES`). *Male rate*: the fraction
+whose most probable of the gendered speech labels the model has (Male, Female, Child speech) is Male speech (all
+FSDD speakers are men).
+
+**ESC-50, held-out sources** (:func:`neuralogram.data.real.esc50`, ``split="test"``): every 5 s clip is tagged with
+2 s windows every 0.5 s. A clip's score for ESC-50 class ``c`` is the probability of the AudioSet label that
+class maps to (:data:`neuralogram.data.real.ESC50_AUDIOSET`); a class whose label the model does not have scores
+nothing (``-inf``): it can never be predicted and its AP is 0 (a miss). *Top-1*: the clip's class has the highest
+score of the 50 (50-way, as ESC-50 is usually scored). *Top tag*: the clip's label is the model's top tag among
+*all* its labels (open set), *top-5 tags*: among its five most probable. *mAP*: the mean over the classes with
+held-out clips of the average precision of the class's score (``neuralogram.train.average_precision``).
+Baseline: MFCCs of the same 8 kHz input (20 coefficients, mean and standard deviation over frames) and a
+multinomial logistic regression trained on the ESC-50 training split (:func:`mfcc_baseline`).
+
+**Calibration.** Expected calibration error in 15 equal-width bins of the predicted probability
+(``neuralogram.calibration``), in its two readings: ``top``, each clip's top tag and whether it is one of the clip's
+labels, and ``all``, every (clip, label) pair of the model's labels,
+
+.. math::  \\mathrm{ECE} = \\sum_{b=1}^{15} \\frac{n_b}{n} \\big| \\mathrm{acc}_b - \\mathrm{conf}_b \\big| .
+
+Measured on stand-in clips the model never saw and on the real held-out clips (ESC-50 held-out sources and FSDD
+held-out speakers in 2 s of silence), whose targets are their AudioSet labels in the model's label set: an ESC-50
+clip of a class the model has no label for has no positive label, so any confident tag on it counts against
+calibration (the doubt a model should show on sound it has no name for). Tags and ECE are computed from cached
+window *logits*, so a model whose card has a temperature (:func:`model_temperature`) is measured before
+(``T = 1``) and after calibration from the same forward passes.
+
+Tagging goes through :func:`neuralogram.neuralogram` and the model's head (:func:`window_logits`), as chapter 5's
+``tag`` does; ``probes.timbre.tag`` returns only window-averaged probabilities, and temperature scaling needs the
+logits of each window.
+
+Book: ``book/13_real_world.ipynb``.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+
+import numpy as np
+import torch
+
+from ..cache import atomic_path, cache_dir, param_hash
+from ..checkpoints import resolve_model
+from ..data import real
+from ..transform import neuralogram
+
+__all__ = ["CONDITIONS", "N_BINS", "VERSION", "window_logits", "tag_probs", "condition_audio", "clip_logits",
+           "model_temperature", "fsdd_logits", "fsdd_metrics", "esc50_metrics", "mfcc_features", "mfcc_baseline",
+           "calibration_summary", "real_targets", "standin_logits", "trained_on_real", "real_world_probe",
+           "summary_rows"]
+
+CONDITIONS = ("as recorded", "in 2 s of silence", "floor -60 dB", "floor -30 dB")
+#: Bins of the expected calibration error.
+N_BINS = 15
+#: Bump when a definition changes: cached logits are keyed by it.
+VERSION = 1
+_CONTEXT = 2.0     # seconds: the models' window
+_MIN_WINDOW = 0.16  # seconds: the transform's shortest window
+
+
+# ------------------------------------------------------------------------------------------------- tagging
+@torch.no_grad()
+def window_logits(y, model, *, sr: int, window: float = 2.0, hop: float = 0.5) -> np.ndarray:
+    """The logits of every window of ``y``: :func:`neuralogram.neuralogram`, then the model's head.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Audio at ``sr`` Hz.
+    model : NeuralogramNet
+    sr : int
+        Sample rate in Hz (resampled to the model's 8 kHz by the transform).
+    window, hop : float
+        Seconds.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_windows, n_labels)], float32
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    N, _ = neuralogram(y, model=model, sr=sr, window=window, hop=hop)
+    return _head(model, N)
+
+
+def _head(model, N):
+    was = model.training
+    model.eval()
+    try:
+        return model.head(torch.from_numpy(np.ascontiguousarray(N.T))).numpy().astype(np.float32)
+    finally:
+        model.train(was)
+
+
+def tag_probs(logits, *, loss: str = "bce", temperature: float = 1.0) -> np.ndarray:
+    """A clip's tags from its window logits: the output activation of ``logits / temperature``, averaged over
+    the windows (``neuralogram.calibration.apply_temperature``; ``temperature=1`` is the network's own output).
+
+    Parameters
+    ----------
+    logits : np.ndarray [shape=(n_windows, n_labels)] or a list of them (one per clip)
+    loss : {"bce", "mse"}
+        The model's ``config.loss`` (sigmoid or softmax outputs).
+    temperature : float
+
+    Returns
+    -------
+    np.ndarray [shape=(n_labels,)] or [shape=(n_clips, n_labels)], float64
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    from ..calibration import apply_temperature
+
+    if isinstance(logits, np.ndarray) and logits.ndim == 2:
+        return apply_temperature(logits, temperature, loss=loss).mean(0)
+    return np.stack([apply_temperature(z, temperature, loss=loss).mean(0) for z in logits])
+
+
+def _equal_logits(excerpts: np.ndarray, model, *, sr: int) -> np.ndarray:
+    """Logits of equally long 2 s excerpts at the model's rate, one window each: laid end to end and transformed
+    with window = hop = 2 s, so that window ``k`` is excerpt ``k`` exactly (one batched call)."""
+    n, L = excerpts.shape
+    if sr != model.config.sr or L != int(round(_CONTEXT * sr)):
+        raise ValueError("internal: equal excerpts must be 2 s at the model's rate")
+    Z = window_logits(excerpts.reshape(-1), model, sr=sr, window=_CONTEXT, hop=_CONTEXT)
+    if len(Z) != n:
+        raise AssertionError(f"expected {n} windows, got {len(Z)}")
+    return Z
+
+
+def condition_audio(y: np.ndarray, *, sr: int, condition: str, name: str = "", seed: int = 0):
+    """The excerpt a condition tags (:data:`CONDITIONS`, module docstring) and its window in seconds.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        The recording at ``sr`` Hz.
+    sr : int
+    condition : str
+        One of :data:`CONDITIONS`.
+    name : str
+        Seeds the noise (with ``seed``), so that every clip gets its own, reproducible noise.
+    seed : int
+
+    Returns
+    -------
+    x : np.ndarray [shape=(m,)], float32
+    window : float
+        Seconds.
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    if condition not in CONDITIONS:
+        raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1 or y.size == 0:
+        raise ValueError(f"y must be a non-empty 1-D signal, got shape {y.shape}")
+    n = y.size
+    if condition == "as recorded":
+        return y, (_CONTEXT if n / sr >= _CONTEXT else max(_MIN_WINDOW, n / sr))
+    W = max(int(round(_CONTEXT * sr)), n)
+    x = np.zeros(W, np.float32)
+    a = (W - n) // 2
+    x[a:a + n] = y
+    if condition.startswith("floor"):
+        db = float(condition.split()[1])
+        rms = float(np.sqrt(np.mean(y.astype(np.float64) ** 2)))
+        rng = np.random.default_rng([seed, int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)])
+        x += (rms * 10 ** (db / 20) * rng.standard_normal(W)).astype(np.float32)
+    return x, _CONTEXT
+
+
+def _compute_logits(clips, model, *, condition, seed, hop, progress):
+    from tqdm.auto import tqdm
+
+    out = [None] * len(clips)
+    equal = []   # (row, 2 s excerpt at the model's rate): batched
+    for i, c in enumerate(tqdm(clips, desc=condition or "clips", disable=not progress, leave=False)):
+        y = c.load()
+        if condition is None:
+            out[i] = window_logits(y, model, sr=c.sr, window=_CONTEXT, hop=hop)
+            continue
+        x, window = condition_audio(y, sr=c.sr, condition=condition, name=c.name, seed=seed)
+        if c.sr == model.config.sr and x.size == int(round(_CONTEXT * c.sr)) and window == _CONTEXT:
+            equal.append((i, x))
+        else:
+            out[i] = window_logits(x, model, sr=c.sr, window=window, hop=hop)
+    for b in range(0, len(equal), 256):
+        rows = equal[b:b + 256]
+        Z = _equal_logits(np.stack([x for _, x in rows]), model, sr=model.config.sr)
+        for (i, _), z in zip(rows, Z):
+            out[i] = z[None]
+    return out
+
+
+def clip_logits(clips, model, info=None, *, condition: str | None = None, seed: int = 0, hop: float = 0.5,
+                cache: bool = True, progress: bool = False) -> list:
+    """Window logits of real clips, in a condition (FSDD) or as they are (ESC-50: ``condition=None``).
+
+    Cached per model, data set and condition *per clip*: a later call with more clips computes only the new ones
+    (the chapter's subset and the benchmark's full set share their work).
+
+    Parameters
+    ----------
+    clips : sequence of RealClip
+    model : str, Path or NeuralogramNet
+    info : dict, optional
+        ``load_model``'s info (its ``hash`` keys the cache); needed with a model object when ``cache``.
+    condition : str, optional
+        One of :data:`CONDITIONS`; ``None`` tags each clip with 2 s windows every ``hop`` seconds (a clip shorter
+        than 2 s is centred in one window).
+    seed : int
+        Seed of the noise conditions.
+    hop : float
+        Seconds between windows when a clip is longer than 2 s.
+    cache, progress : bool
+
+    Returns
+    -------
+    list of np.ndarray [shape=(n_windows_i, n_labels)], float32
+        One per clip, in the order of ``clips``.
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    model, info = resolve_model(model, info)
+    clips = list(clips)
+    if not cache:
+        return _compute_logits(clips, model, condition=condition, seed=seed, hop=hop, progress=progress)
+    if not info or "hash" not in info:
+        raise ValueError("cache=True needs the info of load_model (its 'hash'); pass info= or cache=False")
+    dataset = {c.dataset for c in clips}
+    params = dict(model=info["hash"], data=sorted(dataset), condition=condition, seed=seed, hop=hop, version=VERSION)
+    path = cache_dir("probes") / f"real-{param_hash(params)}.npz"
+    have = {}
+    if path.is_file():
+        with np.load(path) as z:
+            off = z["offsets"]
+            have = {n: z["logits"][off[k]:off[k + 1]] for k, n in enumerate(z["names"])}
+    todo = [c for c in clips if c.name not in have]
+    if todo:
+        for c, z in zip(todo, _compute_logits(todo, model, condition=condition, seed=seed, hop=hop,
+                                              progress=progress)):
+            have[c.name] = z
+        names = sorted(have)
+        with atomic_path(path) as tmp:
+            np.savez(tmp, names=np.array(names), logits=np.concatenate([have[n] for n in names]),
+                     offsets=np.cumsum([0] + [len(have[n]) for n in names]))
+    return [have[c.name] for c in clips]
+
+
+def model_temperature(model, info=None) -> float:
+    """The temperature a model's card says calibrates it (``info["calibration"]["temperature"]``), else 1.
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    cal = (info or {}).get("calibration") or {}
+    return float(cal.get("temperature", 1.0))
+
+
+# ------------------------------------------------------------------------------------------------- FSDD
+def _select(clips, n_per_digit):
+    """Takes ``0 .. n_per_digit - 1`` of every (speaker, digit): a fixed, balanced subset (all when None)."""
+    if n_per_digit is None:
+        return list(clips)
+    return [c for c in clips if c.meta["take"] < n_per_digit]
+
+
+def fsdd_logits(model, info=None, *, clips=None, n_per_digit: int | None = None, conditions=CONDITIONS,
+                seed: int = 0, cache: bool = True, progress: bool = False) -> dict:
+    """Window logits of FSDD's held-out speakers in each condition (:func:`clip_logits`).
+
+    Parameters
+    ----------
+    model : str, Path or NeuralogramNet
+    info : dict, optional
+    clips : sequence of RealClip, optional
+        Default ``real.fsdd("test")``.
+    n_per_digit : int, optional
+        Only takes ``0 .. n_per_digit - 1`` of each speaker and digit (a balanced subset; 50 = all).
+    conditions : sequence of str
+    seed : int
+    cache, progress : bool
+
+    Returns
+    -------
+    dict
+        ``clips`` (those tagged), ``logits`` {condition: list of (n_windows, n_labels)}.
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    model, info = resolve_model(model, info)
+    clips = _select(real.fsdd("test") if clips is None else clips, n_per_digit)
+    return dict(clips=clips, logits={c: clip_logits(clips, model, info, condition=c, seed=seed, cache=cache,
+                                                    progress=progress) for c in conditions})
+
+
+def fsdd_metrics(probs: np.ndarray, label_mids, label_names=None) -> dict:
+    """Speech rate, male rate and the most frequent top tags of FSDD clips' tags.
+
+    Parameters
+    ----------
+    probs : np.ndarray [shape=(n_clips, n_labels)]
+    label_mids : sequence of str
+        The model's label ids.
+    label_names : sequence of str, optional
+        For ``top_tags``.
+
+    Returns
+    -------
+    dict
+        ``speech_rate`` (top tag a speech class), ``male_rate`` (Male speech the most probable gendered speech
+        label; NaN when the model has no Male speech label), ``top_tags`` [(name, fraction)] most frequent first,
+        ``n`` clips, ``speech_labels`` (how many speech classes the model has).
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    P = np.asarray(probs, dtype=np.float64)
+    mids = list(label_mids)
+    if P.ndim != 2 or P.shape[1] != len(mids) or len(P) == 0:
+        raise ValueError(f"probs must be (n_clips > 0, {len(mids)}), got {P.shape}")
+    speech = np.isin(mids, [m for m, _ in real.SPEECH_CLASSES])
+    top = P.argmax(1)
+    gendered = np.array([mids.index(m) for m in _GENDERED if m in mids], dtype=int)
+    male = real.MALE_SPEECH[0]
+    male_rate = (float(np.mean(gendered[P[:, gendered].argmax(1)] == mids.index(male))) if male in mids
+                 else float("nan"))
+    names = list(label_names) if label_names is not None else mids
+    counts = Counter(names[k] for k in top)
+    return dict(speech_rate=float(speech[top].mean()), male_rate=male_rate, n=int(len(P)),
+                top_tags=[(k, v / len(P)) for k, v in counts.most_common()], speech_labels=int(speech.sum()))
+
+
+_GENDERED = ("/m/05zppz", "/m/02zsn", "/m/0ytgt")   # Male, Female, Child speech
+
+
+# ------------------------------------------------------------------------------------------------- ESC-50
+def _class_scores(probs, label_mids):
+    """(n, 50) scores of the ESC-50 classes from tags; -inf where the model lacks the class's label."""
+    mids = list(label_mids)
+    S = np.full((len(probs), 50), -np.inf)
+    have = np.zeros(50, bool)
+    for t, _, _, mid, _ in real.ESC50_AUDIOSET:
+        if mid in mids:
+            S[:, t] = probs[:, mids.index(mid)]
+            have[t] = True
+    return S, have
+
+
+def esc50_metrics(probs: np.ndarray, label_mids, targets, label_names=None) -> dict:
+    """Top-1 (50-way), top tag and top-5 tags (open set), mAP, per-class AP and the confusion matrix.
+
+    Parameters
+    ----------
+    probs : np.ndarray [shape=(n_clips, n_labels)]
+        Tags of the clips.
+    label_mids : sequence of str
+    targets : sequence of int
+        ESC-50 class of each clip.
+    label_names : sequence of str, optional
+
+    Returns
+    -------
+    dict
+        ``top1``, ``top_tag``, ``top5_tags``, ``mAP`` (over the classes with clips), ``per_class_ap`` (50,) (NaN
+        for a class without clips, 0 for a class the model cannot name), ``n_classes_evaluated``, ``in_labels``
+        (how many of the 50 the model can name), ``confusion`` (50, 50) rows = true class, columns = predicted
+        class (50-way; a model that can name none predicts nothing), ``predicted`` (n,) (-1 = none),
+        ``top_tags`` (n,) the model's top tag names, ``n``.
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    from ..train import average_precision
+
+    P = np.asarray(probs, dtype=np.float64)
+    mids = list(label_mids)
+    targets = np.asarray(targets, dtype=int)
+    if P.ndim != 2 or P.shape[1] != len(mids) or len(P) != len(targets) or len(P) == 0:
+        raise ValueError(f"probs {P.shape}, {len(mids)} label ids and {len(targets)} targets do not fit")
+    if targets.min() < 0 or targets.max() > 49:
+        raise ValueError("targets must be ESC-50 classes 0..49")
+    S, have = _class_scores(P, mids)
+    pred = S.argmax(1) if have.any() else np.full(len(P), -1)
+    conf = np.zeros((50, 50), int)
+    np.add.at(conf, (targets[pred >= 0], pred[pred >= 0]), 1)
+    Y = np.zeros((len(P), 50), bool)
+    Y[np.arange(len(P)), targets] = True
+    ap = average_precision(np.where(np.isfinite(S), S, 0.0), Y)
+    ap[~have & Y.any(0)] = 0.0                      # a class the model cannot name: a miss
+    class_mid = np.array([row[3] for row in real.ESC50_AUDIOSET])[targets]
+    order = np.argsort(-P, axis=1, kind="stable")
+    top5 = np.asarray(mids)[order[:, :5]]
+    names = list(label_names) if label_names is not None else mids
+    return dict(top1=float(np.mean(pred == targets)), top_tag=float(np.mean(top5[:, 0] == class_mid)),
+                top5_tags=float(np.mean((top5 == class_mid[:, None]).any(1))), mAP=float(np.nanmean(ap)),
+                per_class_ap=ap, n_classes_evaluated=int(np.isfinite(ap).sum()), in_labels=int(have.sum()),
+                confusion=conf, predicted=pred, top_tags=[names[k] for k in order[:, 0]], n=int(len(P)))
+
+
+def mfcc_features(y, *, sr: int, n_mfcc: int = 20, n_mels: int = 40) -> np.ndarray:
+    """MFCCs of a whole clip at the model's input (8 kHz, the network's STFT), mean and std over frames.
+
+    The recipe of ``probes.semantics.mfcc_features`` (DCT-II of ``log(T_mel |X|^2 + 1e-6)``) on a clip of any
+    length instead of a 2 s window, from ``neuralogram.spectral.linear_spectrogram`` (which resamples to 8 kHz)
+    and ``neuralogram.spectral.mel_filterbank``.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+    sr : int
+    n_mfcc, n_mels : int
+
+    Returns
+    -------
+    np.ndarray [shape=(2 * n_mfcc,)], float32
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    from scipy.fft import dct
+
+    from ..spectral import linear_spectrogram, mel_filterbank
+
+    if not 1 <= int(n_mfcc) <= int(n_mels):
+        raise ValueError(f"n_mfcc must be between 1 and n_mels ({n_mels}), got {n_mfcc}")
+    power = torch.exp(linear_spectrogram(y, sr=sr)).double()
+    mel = mel_filterbank(n_mels=n_mels).double() @ power
+    c = dct(torch.log(mel + 1e-6).numpy(), type=2, norm="ortho", axis=0)[:n_mfcc]
+    return np.concatenate([c.mean(1), c.std(1)]).astype(np.float32)
+
+
+def mfcc_baseline(train=None, test=None, *, C: float = 1.0, cache: bool = True, progress: bool = False) -> dict:
+    """MFCC + logistic regression on ESC-50: trained on the training split, scored like a model's tags.
+
+    Parameters
+    ----------
+    train, test : sequence of RealClip, optional
+        Default ``real.esc50("train")`` and ``real.esc50("test")``.
+    C : float
+        Inverse L2 strength of scikit-learn's ``LogisticRegression`` (features standardised first).
+    cache, progress : bool
+
+    Returns
+    -------
+    dict
+        :func:`esc50_metrics` of the classifier's class probabilities (its labels are the 50 mapped AudioSet
+        labels), plus ``probs`` (n_test, 50) and ``n_train``.
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from tqdm.auto import tqdm
+
+    train = list(real.esc50("train") if train is None else train)
+    test = list(real.esc50("test") if test is None else test)
+    params = dict(data="esc50-mfcc", clips=hashlib.sha256(" ".join(c.name for c in train + test).encode()
+                                                          ).hexdigest()[:16], version=VERSION)
+    path = cache_dir("probes") / f"real-mfcc-{param_hash(params)}.npz"
+    if cache and path.is_file():
+        with np.load(path) as z:
+            X = z["X"]
+    else:
+        X = np.stack([mfcc_features(c.load(), sr=c.sr)
+                      for c in tqdm(train + test, desc="MFCC", disable=not progress, leave=False)])
+        if cache:
+            with atomic_path(path) as tmp:
+                np.savez(tmp, X=X)
+    ytr = np.array([c.target for c in train])
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=5000))
+    clf.fit(X[:len(train)], ytr)
+    P = np.zeros((len(test), 50))
+    P[:, clf.classes_] = clf.predict_proba(X[len(train):])
+    out = esc50_metrics(P, [row[3] for row in real.ESC50_AUDIOSET], [c.target for c in test],
+                        label_names=[row[2] for row in real.ESC50_AUDIOSET])
+    out.update(probs=P, n_train=len(train))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- calibration
+def calibration_summary(probs, targets, *, n_bins: int = N_BINS) -> dict:
+    """Both readings of the expected calibration error and their reliability diagrams
+    (``neuralogram.calibration.expected_calibration_error`` and ``reliability``, 15 bins).
+
+    Parameters
+    ----------
+    probs, targets : np.ndarray [shape=(n_clips, n_labels)]
+        Tags and 0/1 truth.
+    n_bins : int
+
+    Returns
+    -------
+    dict
+        ``ece_top`` (top tag of each clip: is it one of the clip's labels?), ``ece_all`` (every clip-label pair),
+        ``diagram_top``, ``diagram_all`` (``reliability``'s dicts), ``n_clips``.
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    from ..calibration import expected_calibration_error, reliability
+
+    out = {"n_clips": int(len(probs))}
+    for kind in ("top", "all"):
+        out[f"ece_{kind}"] = expected_calibration_error(probs, targets, n_bins=n_bins, kind=kind)
+        out[f"diagram_{kind}"] = reliability(probs, targets, n_bins=n_bins, kind=kind)
+    return out
+
+
+def real_targets(clips, label_mids) -> np.ndarray:
+    """0/1 targets of real clips in a model's label set: the clip's AudioSet labels that the model has.
+
+    Returns
+    -------
+    np.ndarray [shape=(len(clips), len(label_mids))], float32
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    index = {m: i for i, m in enumerate(label_mids)}
+    Y = np.zeros((len(clips), len(index)), np.float32)
+    for r, c in enumerate(clips):
+        for mid, _ in c.audioset:
+            if mid in index:
+                Y[r, index[mid]] = 1
+    return Y
+
+
+def standin_logits(model, info=None, *, store=None, cache: bool = True) -> dict:
+    """Logits and targets of stand-in clips the model never saw: the centred 2 s of every clip of ``store``.
+
+    Parameters
+    ----------
+    model : str, Path or NeuralogramNet
+    info : dict, optional
+    store : PackedStore, optional
+        Default: the probes' stand-in corpus (``probes.baseline.default_corpus()``: 200 clips of seed 123; the
+        shipped models were trained on seed 0), every clip of which is held out.
+    cache : bool
+
+    Returns
+    -------
+    dict
+        ``logits`` (n, n_labels), ``targets`` (n, n_labels) (the store's labels mapped to the model's by id; labels
+        the store does not use are 0), ``corpus`` (file name).
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    model, info = resolve_model(model, info)
+    if store is None:
+        from .baseline import default_corpus
+
+        store = default_corpus()
+    mids = list(info["label_mids"])
+    index = {m: i for i, m in enumerate(mids)}
+    Y = np.zeros((len(store), len(mids)), np.float32)
+    for i in range(len(store)):
+        for k in np.flatnonzero(store.labels[i]):
+            if store.label_mids[k] in index:
+                Y[i, index[store.label_mids[k]]] = 1
+    if store.sr != model.config.sr:
+        raise ValueError(f"{store.path.name} is at {store.sr} Hz, the model at {model.config.sr} Hz")
+    W = int(round(_CONTEXT * store.sr))
+
+    def compute():
+        crops = []
+        for i in range(len(store)):
+            x = store.clip(i)
+            x = np.pad(x, (0, max(0, W - x.size)))
+            a = (x.size - W) // 2
+            crops.append(x[a:a + W])
+        return np.concatenate([_equal_logits(np.stack(crops[b:b + 256]), model, sr=store.sr)
+                               for b in range(0, len(crops), 256)])
+
+    params = dict(model=info["hash"], data="standin", corpus=store.path.name, n=len(store), version=VERSION)
+    path = cache_dir("probes") / f"real-standin-{param_hash(params)}.npz"
+    if cache and path.is_file():
+        with np.load(path) as z:
+            Z = z["logits"]
+    else:
+        Z = compute()
+        if cache:
+            with atomic_path(path) as tmp:
+                np.savez(tmp, logits=Z)
+    return dict(logits=Z, targets=Y, corpus=store.path.name)
+
+
+# ------------------------------------------------------------------------------------------------- all of it
+def trained_on_real(info: dict) -> bool:
+    """Whether a model's card says it was trained with real recordings (``info["train"]["real_data"]``).
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    train = (info or {}).get("train") or {}
+    return bool(train.get("real_data"))
+
+
+def real_world_probe(model, info=None, *, n_per_digit: int | None = None, standin: bool = True,
+                     cache: bool = True, progress: bool = False) -> dict:
+    """Every real-world number of one model: FSDD in all conditions, ESC-50, calibration before and after.
+
+    The tags are the model's calibrated probabilities when its card has a temperature
+    (:func:`model_temperature`), else its own outputs; ``calibration`` has both.
+
+    Parameters
+    ----------
+    model : str, Path or NeuralogramNet
+    info : dict, optional
+    n_per_digit : int, optional
+        FSDD subset (takes per speaker and digit); default all 50.
+    standin : bool
+        Also measure calibration on held-out stand-in clips (:func:`standin_logits`).
+    cache, progress : bool
+
+    Returns
+    -------
+    dict
+        ``name``, ``n_labels``, ``real_data`` (:func:`trained_on_real`), ``temperature``, ``fsdd`` {condition:
+        :func:`fsdd_metrics`}, ``esc50`` (:func:`esc50_metrics`), ``calibration`` {``"real"``, ``"standin"``: {
+        ``"before"``, ``"after"``: :func:`calibration_summary`}} (``"after"`` only with a temperature), and the
+        data behind them (``fsdd_clips``, ``fsdd_probs`` {condition: (n, C)}, ``esc50_clips``, ``esc50_probs``).
+
+    Raises
+    ------
+    RealDataMissing
+        The real recordings are not on this machine (the message says how to get them).
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    model, info = resolve_model(model, info)
+    mids, names, loss = list(info["label_mids"]), list(info["label_names"]), model.config.loss
+    T = model_temperature(model, info)
+    temps = {"before": 1.0, **({"after": T} if T != 1.0 else {})}
+    fs = fsdd_logits(model, info, n_per_digit=n_per_digit, cache=cache, progress=progress)
+    es_clips = list(real.esc50("test"))
+    es_logits = clip_logits(es_clips, model, info, cache=cache, progress=progress)
+    fs_probs = {c: tag_probs(z, loss=loss, temperature=T) for c, z in fs["logits"].items()}
+    es_probs = tag_probs(es_logits, loss=loss, temperature=T)
+    out = dict(name=info.get("name", "?"), n_labels=len(mids), real_data=trained_on_real(info), temperature=T,
+               fsdd={c: fsdd_metrics(p, mids, names) for c, p in fs_probs.items()},
+               esc50=esc50_metrics(es_probs, mids, [c.target for c in es_clips], names),
+               fsdd_clips=fs["clips"], fsdd_probs=fs_probs, esc50_clips=es_clips, esc50_probs=es_probs)
+    cond = "in 2 s of silence" if "in 2 s of silence" in fs["logits"] else next(iter(fs["logits"]))
+    Y = np.concatenate([real_targets(es_clips, mids), real_targets(fs["clips"], mids)])
+    cal = {"real": {k: calibration_summary(np.concatenate([tag_probs(es_logits, loss=loss, temperature=t),
+                                                           tag_probs(fs["logits"][cond], loss=loss, temperature=t)]),
+                                           Y) for k, t in temps.items()}}
+    if standin:
+        from ..calibration import apply_temperature
+
+        st = standin_logits(model, info, cache=cache)
+        cal["standin"] = {k: calibration_summary(apply_temperature(st["logits"], t, loss=loss), st["targets"])
+                          for k, t in temps.items()}
+        cal["standin_corpus"] = st["corpus"]
+    out["calibration"] = cal
+    return out
+
+
+def summary_rows(results, baseline: dict | None = None) -> list[dict]:
+    """One row per model (and one for the MFCC baseline) of the numbers the issue's "done when" names.
+
+    Parameters
+    ----------
+    results : sequence of dict
+        :func:`real_world_probe` outputs.
+    baseline : dict, optional
+        :func:`mfcc_baseline`.
+
+    Returns
+    -------
+    list of dict
+        ``model``, ``real data``, ``labels``, ``ESC-50 named`` (of the 50), ``speech: <condition>`` for each
+        condition, ``male``, ``ESC top-1``, ``ESC mAP``, ``top tag``, ``top-5 tags``, ``ECE stand-in`` and
+        ``ECE real`` (top-label, the model's tags: calibrated when it has a temperature).
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    rows = []
+    for r in results:
+        row = {"model": r["name"], "real data": "yes" if r["real_data"] else "no", "labels": r["n_labels"],
+               "ESC-50 named": r["esc50"]["in_labels"]}
+        for c, m in r["fsdd"].items():
+            row[f"speech: {c}"] = m["speech_rate"]
+        row["male"] = next(iter(r["fsdd"].values()))["male_rate"]
+        e = r["esc50"]
+        row.update({"ESC top-1": e["top1"], "ESC mAP": e["mAP"], "top tag": e["top_tag"], "top-5 tags": e["top5_tags"]})
+        cal = r["calibration"]
+        pick = "after" if "after" in cal["real"] else "before"
+        row["ECE stand-in"] = cal["standin"][pick]["ece_top"] if "standin" in cal else float("nan")
+        row["ECE real"] = cal["real"][pick]["ece_top"]
+        rows.append(row)
+    if baseline is not None:
+        rows.append({"model": "MFCC + logistic regression", "real data": "ESC-50 train", "labels": 50,
+                     "ESC-50 named": 50, "ESC top-1": baseline["top1"], "ESC mAP": baseline["mAP"],
+                     "top tag": baseline["top_tag"], "top-5 tags": baseline["top5_tags"]})
+    return rows
