@@ -2,7 +2,7 @@
 loading can keep up with training.
 
 Prints, measured in one run:
-  * generation   clips/s   making the stand-in corpus from scratch (``neuralogram.corpus.standin_corpus``
+  * generation   clips/s   making the stand-in corpus from scratch (``neuralogram.data.standin.corpus.standin_corpus``
                            into an empty temporary cache, so nothing is reused)
   * loading      clips/s   2 s crop -> 1 x 129 x 200 log spectrogram + target (``store.CropDataset``),
                            item by item, and batched by a ``DataLoader`` in the main process
@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, RandomSampler
 
 def _generate_standin(n_clips: int, clip_seconds: float, seed: int) -> tuple[Path, float]:
     """Make a fresh stand-in corpus in an empty cache; return its path and the seconds it took."""
-    from neuralogram import corpus
+    from neuralogram.data.standin import corpus
 
     cache = tempfile.mkdtemp(prefix="neuralogram-bench-")
     old = os.environ.get("NEURALOGRAM_CACHE")
@@ -50,7 +50,7 @@ def _generate_standin(n_clips: int, clip_seconds: float, seed: int) -> tuple[Pat
 
 def _noise_store(n_clips: int, clip_seconds: float) -> Path:
     """A store of noise clips, only for measuring loading when no stand-in generator is available."""
-    from neuralogram.store import Clip, write_store
+    from neuralogram.data.store import Clip, write_store
 
     rng = np.random.default_rng(0)
     path = Path(tempfile.mkdtemp(prefix="neuralogram-bench-")) / "noise.h5"
@@ -74,8 +74,8 @@ def main() -> None:
     ap.add_argument("--corpus", default=None, help="measure loading on this packed corpus instead")
     args = ap.parse_args()
 
+    from neuralogram.data.store import CropDataset, PackedStore
     from neuralogram.model import ModelConfig, NeuralogramNet, loss_fn
-    from neuralogram.store import CropDataset, PackedStore
 
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
     gen_rate = None

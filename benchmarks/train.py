@@ -16,8 +16,8 @@ import time
 import torch
 from torch.utils.data import DataLoader, RandomSampler
 
+from neuralogram.data.store import CropDataset, PackedStore
 from neuralogram.model import ModelConfig, NeuralogramNet, count_flops, loss_fn
-from neuralogram.store import CropDataset, PackedStore
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
     ap.add_argument("--corpus", default=None, help="packed corpus (default: a small cached stand-in corpus)")
     args = ap.parse_args()
     if args.corpus is None:
-        from neuralogram.corpus import standin_corpus
+        from neuralogram.data.standin.corpus import standin_corpus
         args.corpus = standin_corpus(n_clips=400, seed=7, clip_seconds=4.0)
     store = PackedStore(args.corpus)
     ds = CropDataset(store, split="train", seed=0)

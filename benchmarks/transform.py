@@ -63,9 +63,9 @@ def _child(mode, minutes, threads, name, q):
     model, label = _load(name)
     y = make_signal(minutes)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    neuralogram(y[: 8000 * 20], 8000, model, mode=mode)  # warm-up (allocator, kernels)
+    neuralogram(y[: 8000 * 20], model, sr=8000, mode=mode)  # warm-up (allocator, kernels)
     t0 = time.perf_counter()
-    N, times = neuralogram(y, 8000, model, mode=mode)
+    N, times = neuralogram(y, model, sr=8000, mode=mode)
     dt = time.perf_counter() - t0
     np.save(f"/tmp/neuralogram-bench-{mode}.npy", N)
     q.put({"mode": mode, "seconds": dt, "shape": list(N.shape), "model": label,

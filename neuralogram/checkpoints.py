@@ -17,10 +17,12 @@ import torch
 from .cache import atomic_path
 from .model import ModelConfig, NeuralogramNet
 
-__all__ = ["FORMAT", "models_dir", "available_models", "load_model", "save_checkpoint", "read_checkpoint",
-           "export_model", "model_hash"]
+__all__ = ["FORMAT", "DEFAULT_MODEL", "models_dir", "available_models", "load_model", "resolve_model",
+           "save_checkpoint", "read_checkpoint", "export_model", "model_hash"]
 
 FORMAT = "neuralogram-checkpoint-v1"
+#: The shipped model every entry point uses when none is named (CLI, widgets, chapters).
+DEFAULT_MODEL = "vgg19-e500-standin"
 
 
 def models_dir() -> Path:
@@ -113,6 +115,26 @@ def load_model(name_or_path, *, device: str | torch.device = "cpu"):
     info["path"] = str(p)
     info["hash"] = model_hash(model)
     return model, info
+
+
+def resolve_model(model, info=None):
+    """Accept a model name, a checkpoint path, or a ``NeuralogramNet`` (with optional ``info``).
+
+    Entry points (CLI, widgets, chapter calls) resolve once and pass the model down.
+
+    Returns
+    -------
+    model : NeuralogramNet (eval mode)
+    info : dict or None
+        ``load_model``'s info for a name or path; the ``info`` given for a network.
+
+    Book: ``book/05_model.ipynb``.
+    """
+    if isinstance(model, NeuralogramNet):
+        return model.eval(), info
+    if isinstance(model, (str, os.PathLike)):
+        return load_model(model)
+    raise ValueError(f"model must be a NeuralogramNet or the name of a shipped model, got {type(model).__name__}")
 
 
 def model_hash(model: torch.nn.Module, length: int = 12) -> str:

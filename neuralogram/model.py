@@ -33,6 +33,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .audio import PAPER_SR
+
 __all__ = ["ModelConfig", "NeuralogramNet", "VGG19_BLOCKS", "loss_fn", "count_flops"]
 
 #: Convolutions per block and the base channel count of each block (VGG-19, configuration E).
@@ -73,7 +75,7 @@ class ModelConfig:
     loss: str = "mse"
     n_freq: int = 129
     n_frames: int = 200
-    sr: int = 8000
+    sr: int = PAPER_SR
     hop_length: int = 80
 
     def __post_init__(self):

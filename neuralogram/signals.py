@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_audio, check_positive, check_sr, to_mono
+from .audio import PAPER_SR, as_audio, check_positive, check_sr, to_mono
 
 __all__ = ["time_axis", "sine", "linear_chirp", "chirp_frequency", "down_up_chirp", "down_up_frequency",
            "impulse_train", "impulse_times", "impulse_train_sweep", "sweep_period", "noise",
@@ -175,7 +175,7 @@ def down_up_frequency(t, *, f_high: float = 4000.0, f_low: float = 1.0, duration
     return f_low + (f_high - f_low) * u
 
 
-def down_up_chirp(*, f_high: float = 4000.0, f_low: float = 1.0, duration: float = 120.0, sr: int = 8000,
+def down_up_chirp(*, f_high: float = 4000.0, f_low: float = 1.0, duration: float = 120.0, sr: int = PAPER_SR,
                   amplitude: float = 0.5) -> np.ndarray:
     """The paper's pitch probe (section 3.1): a linear chirp ``f_high -> f_low -> f_high``.
 
@@ -288,7 +288,7 @@ def impulse_times(*, period_start: float = 0.1, period_end: float = 0.001, durat
 
 
 def impulse_train_sweep(*, period_start: float = 0.1, period_end: float = 0.001, duration: float = 300.0,
-                        sr: int = 8000, amplitude: float = 1.0) -> np.ndarray:
+                        sr: int = PAPER_SR, amplitude: float = 1.0) -> np.ndarray:
     """The paper's rhythm probe (section 3.4): impulses whose period moves linearly from ``period_start`` to
     ``period_end`` over ``duration`` (paper: 100 ms or 200 ms -> 1 ms over 300 s).
 

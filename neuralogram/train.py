@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shlex
-import sys
 import time
 from pathlib import Path
 
@@ -24,10 +22,9 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from .cache import atomic_path
 from .checkpoints import export_model, read_checkpoint, save_checkpoint
 from .model import ModelConfig, NeuralogramNet, count_flops, loss_fn
-from .store import CropDataset, PackedStore, balanced_sampler
+from .data.store import CropDataset, PackedStore, balanced_sampler
 
-__all__ = ["train", "evaluate", "average_precision", "mean_average_precision", "chance_map", "write_card",
-           "register_cli"]
+__all__ = ["train", "evaluate", "average_precision", "mean_average_precision", "chance_map", "write_card"]
 
 
 # ---------------------------------------------------------------------------------------------- metrics
@@ -122,7 +119,7 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
         Continue from ``out_dir/last.pt``. On CPU the result is bit-identical to an uninterrupted run: data
         order, crops and dropout are all drawn from RNGs restored from the checkpoint.
     balanced : bool
-        Draw training clips with :func:`~neuralogram.store.balanced_sampler` instead of uniformly.
+        Draw training clips with :func:`~neuralogram.data.store.balanced_sampler` instead of uniformly.
     steps_per_epoch : int, optional
         Cap the number of batches per epoch (for quick runs).
     export : str, optional
@@ -290,55 +287,3 @@ def write_card(model_path, ckpt: dict, history: list[dict], store: PackedStore) 
     with atomic_path(model_path.with_suffix(".md")) as tmp:
         tmp.write_text("\n".join(lines) + "\n")
     return model_path.with_suffix(".md")
-
-
-# ---------------------------------------------------------------------------------------------- CLI
-def _resolve_corpus(args):
-    if args.corpus == "standin":
-        from .corpus import standin_corpus
-        return standin_corpus(n_clips=args.standin_clips, seed=args.standin_seed,
-                              clip_seconds=args.standin_seconds)
-    return args.corpus
-
-
-def _main(args) -> int:
-    torch.set_num_threads(args.threads) if args.threads else None
-    command = "neuralogram " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if args.command is None else args.command
-    corpus = _resolve_corpus(args)
-    train(corpus, args.out, embedding_size=args.embedding_size, width=args.width, loss=args.loss,
-          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, resume=args.resume,
-          balanced=args.balanced, steps_per_epoch=args.steps_per_epoch, num_workers=args.workers,
-          device=args.device, export=args.export, command=command)
-    return 0
-
-
-def register_cli(subparsers) -> None:
-    """Add ``neuralogram train``."""
-    p = subparsers.add_parser("train", help="train the VGG on a packed corpus",
-                              description="Train the paper's VGG on a packed corpus (AudioSet or the stand-in).")
-    p.add_argument("--corpus", required=True, help="path of a packed .h5 corpus, or 'standin' for the cached stand-in")
-    p.add_argument("--standin-clips", type=int, default=4000)
-    p.add_argument("--standin-seed", type=int, default=0)
-    p.add_argument("--standin-seconds", type=float, default=4.0)
-    p.add_argument("--out", required=True, help="run folder (last.pt, metrics.jsonl)")
-    p.add_argument("--embedding-size", type=int, default=500)
-    p.add_argument("--width", type=float, default=0.125)
-    p.add_argument("--loss", choices=["mse", "bce"], default="mse")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps-per-epoch", type=int, default=None)
-    p.add_argument("--balanced", action="store_true", help="class-balanced sampling")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
-    p.add_argument("--export", default=None, help="write the shipped model (and its card) here at the end")
-    p.add_argument("--command", default=None, help=argparse_suppress())
-    p.set_defaults(func=_main)
-
-
-def argparse_suppress():
-    import argparse
-    return argparse.SUPPRESS

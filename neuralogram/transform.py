@@ -38,23 +38,21 @@ Book: ``book/06_neuralogram.ipynb``.
 """
 from __future__ import annotations
 
-import io
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ._validate import as_audio, check_positive, check_sr, to_mono
+from .audio import PAPER_SR, as_audio, check_positive, check_sr, to_model_rate
 from .cache import atomic_path
 from .model import NeuralogramNet
-from .spectral import PAPER_HOP_LENGTH, PAPER_N_FFT, PAPER_SR, LinearSpectrogram
+from .spectral import PAPER_HOP_LENGTH, PAPER_N_FFT, LinearSpectrogram
 
-__all__ = ["neuralogram", "window_starts", "frame_times", "sort_indices", "apply_permutation",
-           "save_permutation", "load_permutation", "load_audio", "read_model_rate", "to_model_rate", "fast_vs_exact",
-           "spectrogram_overview", "register_cli", "MIN_WINDOW_FRAMES", "CONV5_STRIDE"]
+__all__ = ["neuralogram", "window_starts", "window_times", "sort_indices", "apply_permutation",
+           "save_permutation", "load_permutation", "fast_vs_exact", "spectrogram_overview", "MIN_WINDOW_FRAMES",
+           "CONV5_STRIDE"]
 
 #: Time downsampling of the trunk at conv5 (four 2x2 pools): one feature column per 16 spectrogram frames.
 CONV5_STRIDE = 16
@@ -64,7 +62,6 @@ MIN_WINDOW_FRAMES = 16
 #: (126 each side), rounded up to a multiple of the stride so that the pooling grids stay aligned.
 _FAST_MARGIN = 128
 _FAST_CHUNK = 4000  # frames per fast-mode chunk (40 s), a multiple of the stride
-_RESAMPLE_CHUNK_SECONDS = 30.0
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -142,186 +139,18 @@ def window_starts(n_samples: int, *, sr: int = PAPER_SR, window: float = 2.0, ho
     return np.arange(T, dtype=np.int64) * H
 
 
-def frame_times(duration: float, *, window: float = 2.0, hop: float = 0.5, pad_end: bool = False,
-                sr: int = PAPER_SR) -> np.ndarray:
-    """Centres (s) of the neuralogram frames of a signal of ``duration`` seconds: ``len()`` is ``T``.
+def window_times(duration: float, *, window: float = 2.0, hop: float = 0.5, pad_end: bool = False,
+                 sr: int = PAPER_SR) -> np.ndarray:
+    """Centres (s) of the neuralogram's windows on a signal of ``duration`` seconds: ``len()`` is ``T``.
 
-    ``frame_times(30.0)`` has 57 entries (1.0 .. 29.0 s); ``frame_times(30.5)`` has 58.
+    ``window_times(30.0)`` has 57 entries (1.0 .. 29.0 s); ``window_times(30.5)`` has 58. (The centres of STFT
+    frames are :func:`neuralogram.spectral.frame_times`.)
 
     Book: ``book/06_neuralogram.ipynb``.
     """
     duration = check_positive(duration, "duration (s)")
     starts = window_starts(int(round(duration * sr)), sr=sr, window=window, hop=hop, pad_end=pad_end)
     return (starts + round(window * sr) / 2) / sr
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# input: resampling in chunks, files
-# ---------------------------------------------------------------------------------------------------------------
-def _resample_kernel_margin(orig: int, new: int) -> int:
-    """Input samples of context the windowed-sinc resampler needs on each side (a multiple of orig/gcd)."""
-    g = math.gcd(orig, new)
-    a, b = orig // g, new // g
-    width = math.ceil(6 * a / (min(a, b) * 0.99))  # torchaudio's default lowpass_filter_width=6, rolloff=0.99
-    need = width + a + 1
-    return a * math.ceil(need / a)
-
-
-def to_model_rate(y, sr: int, *, target_sr: int = PAPER_SR, chunk_seconds: float = _RESAMPLE_CHUNK_SECONDS,
-                  progress: bool = False) -> torch.Tensor:
-    """Mono audio at ``target_sr``: stereo averaged, resampled in chunks with torchaudio's windowed sinc.
-
-    Chunks start at multiples of ``sr / gcd(sr, target_sr)`` input samples and carry enough neighbouring samples
-    for the interpolation kernel, so the result equals ``torchaudio.functional.resample`` of the whole signal
-    (to float rounding) while the working memory stays at a few chunks.
-
-    Parameters
-    ----------
-    y : np.ndarray or torch.Tensor [shape=(n,) or (channels, n)]
-    sr : int
-        Rate of ``y`` (Hz).
-    target_sr : int
-        The model's rate (8000 Hz).
-
-    Returns
-    -------
-    torch.Tensor [shape=(ceil(n * target_sr / sr),)], float32
-
-    Book: ``book/06_neuralogram.ipynb``.
-    """
-    sr, target_sr = check_sr(sr), check_sr(target_sr)
-    x = to_mono(as_audio(y))
-    if sr == target_sr:
-        return x
-    n = x.numel()
-
-    def read(lo, hi):  # samples [lo, hi) of the mono signal, zeros outside
-        seg = x[max(lo, 0):max(min(hi, n), 0)]
-        return torch.nn.functional.pad(seg, (max(0, -lo), max(0, hi - max(n, lo))))
-
-    return _resample_stream(read, n, sr, target_sr, chunk_seconds, progress)
-
-
-def _resample_stream(read, n: int, sr: int, target_sr: int, chunk_seconds: float, progress: bool) -> torch.Tensor:
-    """Resample a mono signal of ``n`` samples given as ``read(lo, hi)`` (zero-filled) chunk by chunk."""
-    import torchaudio.functional as AF
-    from tqdm.auto import tqdm
-
-    g = math.gcd(sr, target_sr)
-    a, b = sr // g, target_sr // g
-    chunk = a * max(1, int(chunk_seconds * sr) // a)
-    if n <= 2 * chunk:
-        return AF.resample(read(0, n), sr, target_sr)
-    margin = _resample_kernel_margin(sr, target_sr)
-    n_out = math.ceil(n * b / a)
-    out = torch.empty(n_out, dtype=torch.float32)
-    skip = margin * b // a
-    for c0 in tqdm(range(0, n, chunk), disable=not progress, desc="resample", leave=False):
-        c1 = min(n, c0 + chunk)
-        r = AF.resample(read(c0 - margin, c1 + margin), sr, target_sr)
-        o0 = c0 * b // a
-        o1 = n_out if c1 == n else c1 * b // a
-        out[o0:o1] = r[skip:skip + (o1 - o0)]
-    return out
-
-
-def read_model_rate(path, *, target_sr: int = PAPER_SR, chunk_seconds: float = _RESAMPLE_CHUNK_SECONDS,
-                    progress: bool = False):
-    """Stream an audio file into mono at the model's rate, without ever holding the file's own samples whole.
-
-    Blocks are read with soundfile, averaged over channels and resampled like :func:`to_model_rate` (the same
-    samples as reading the whole file and resampling it). An hour of 44.1 kHz stereo needs the 115 MB of its
-    8 kHz version, not the 1.3 GB of its float32 samples.
-
-    Returns
-    -------
-    x : torch.Tensor [shape=(n_8k,)], float32
-    info : dict
-        ``sr``, ``channels``, ``frames`` and ``duration_s`` of the file.
-
-    Raises
-    ------
-    ValueError
-        As :func:`load_audio`.
-
-    Book: ``book/06_neuralogram.ipynb``.
-    """
-    import soundfile as sf
-
-    target_sr = check_sr(target_sr)
-    label = str(path)
-    if not Path(path).is_file():
-        raise ValueError(f"cannot read {label}: no such file")
-    try:
-        f = sf.SoundFile(path)
-    except Exception as err:
-        return _read_error(label, err)
-    with f:
-        sr, n, ch = int(f.samplerate), int(f.frames), int(f.channels)
-        if n == 0:
-            raise ValueError(f"{label} holds no audio samples")
-        info = {"sr": sr, "channels": ch, "frames": n, "duration_s": n / sr}
-
-        def read(lo, hi):
-            a, b = max(lo, 0), min(hi, n)
-            out = torch.zeros(hi - lo, dtype=torch.float32)
-            if b > a:
-                f.seek(a)
-                block = f.read(b - a, dtype="float32", always_2d=True)
-                out[a - lo:a - lo + len(block)] = torch.from_numpy(block.mean(axis=1))
-            return out
-
-        if sr == target_sr:
-            x = read(0, n)
-        else:
-            x = _resample_stream(read, n, sr, target_sr, chunk_seconds, progress)
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{label} contains NaN or Inf samples")
-    return x, info
-
-
-def _read_error(label, err):
-    import re
-
-    import soundfile as sf
-
-    kinds = ", ".join(sorted(sf.available_formats()))
-    why = re.sub(r"^Error opening .*?: ", "", str(err).strip()) or type(err).__name__
-    raise ValueError(f"cannot read {label} as audio ({why}). soundfile reads {kinds}; convert it first "
-                     f"(e.g. with ffmpeg or sox).") from None
-
-
-def load_audio(source, *, name: str | None = None):
-    """Read an audio file with soundfile: a path, raw bytes (e.g. an upload) or a file-like object.
-
-    Returns
-    -------
-    y : np.ndarray [shape=(n,) or (channels, n)], float32
-    sr : int
-
-    Raises
-    ------
-    ValueError
-        A file that does not exist, that soundfile cannot decode (naming the formats it reads), or that holds
-        no samples.
-
-    Book: ``book/06_neuralogram.ipynb``.
-    """
-    import soundfile as sf
-
-    label = name or (str(source) if isinstance(source, (str, os.PathLike)) else "the uploaded file")
-    if isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
-        raise ValueError(f"cannot read {label}: no such file")
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        source = io.BytesIO(bytes(source))
-    try:
-        data, sr = sf.read(source, dtype="float32", always_2d=True)
-    except Exception as err:  # soundfile raises LibsndfileError / RuntimeError / TypeError for foreign data
-        _read_error(label, err)
-    if data.shape[0] == 0:
-        raise ValueError(f"{label} holds no audio samples")
-    y = data[:, 0] if data.shape[1] == 1 else np.ascontiguousarray(data.T)
-    return y, int(sr)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -410,7 +239,7 @@ def _fast(x, starts, W, model, layer, device, progress, chunk_frames=_FAST_CHUNK
     return N.float().numpy()
 
 
-def neuralogram(y, sr: int, model, *, window: float = 2.0, hop: float = 0.5, layer: str | None = None,
+def neuralogram(y, model, *, sr: int, window: float = 2.0, hop: float = 0.5, layer: str | None = None,
                 mode: str = "exact", batch_size: int = 16, device=None, pad_end: bool = False,
                 progress: bool = False):
     """The neuralogram of ``y``: the embedding of every ``window``-second window, every ``hop`` seconds.
@@ -420,7 +249,8 @@ def neuralogram(y, sr: int, model, *, window: float = 2.0, hop: float = 0.5, lay
     y : np.ndarray or torch.Tensor [shape=(n,) or (channels, n)]
         Audio at ``sr`` Hz, any length. Stereo (channels, n) is averaged to mono.
     sr : int
-        Sample rate of ``y``; the signal is resampled to the model's 8 kHz (:func:`to_model_rate`).
+        Sample rate of ``y``; the signal is resampled to the model's 8 kHz
+        (:func:`neuralogram.audio.to_model_rate`).
     model : NeuralogramNet
         A trained network (:func:`neuralogram.load_model`); it is put in eval mode for the call and restored.
     window : float
@@ -461,7 +291,7 @@ def neuralogram(y, sr: int, model, *, window: float = 2.0, hop: float = 0.5, lay
     Examples
     --------
     >>> model, info = neuralogram.load_model("vgg19-e500-standin")       # doctest: +SKIP
-    >>> N, t = neuralogram.neuralogram(y, 44100, model)                  # doctest: +SKIP
+    >>> N, t = neuralogram.neuralogram(y, model, sr=44100)               # doctest: +SKIP
     >>> N.shape, t[:3]                                                   # doctest: +SKIP
     ((500, 57), array([1. , 1.5, 2. ]))
 
@@ -475,7 +305,7 @@ def neuralogram(y, sr: int, model, *, window: float = 2.0, hop: float = 0.5, lay
     if mode not in ("exact", "fast"):
         raise ValueError(f"mode must be 'exact' or 'fast', got {mode!r}")
     batch_size = check_positive(batch_size, "batch_size", integer=True)
-    x = to_model_rate(x, sr, target_sr=cfg.sr, progress=progress)
+    x = to_model_rate(x, sr=sr, target_sr=cfg.sr, progress=progress)
     W = int(round(window * cfg.sr))
     starts = window_starts(x.numel(), sr=cfg.sr, window=window, hop=hop, pad_end=pad_end)
     if device is None:
@@ -517,7 +347,7 @@ def fast_vs_exact(N_exact: np.ndarray, N_fast: np.ndarray) -> dict:
             "max_abs": float(np.abs(B - A).max())}
 
 
-def spectrogram_overview(y, sr: int, *, max_frames: int = 3000, chunk_frames: int = 20000):
+def spectrogram_overview(y, *, sr: int, max_frames: int = 3000, chunk_frames: int = 20000):
     """The paper's log spectrogram of a signal of any length, averaged in time to at most ``max_frames`` columns.
 
     Computed per chunk (bounded memory). Returns ``(S (129, frames), times (frames,) s)``, ``times`` being the
@@ -525,7 +355,7 @@ def spectrogram_overview(y, sr: int, *, max_frames: int = 3000, chunk_frames: in
 
     Book: ``book/06_neuralogram.ipynb``.
     """
-    x = to_model_rate(y, sr)
+    x = to_model_rate(y, sr=sr)
     spec = LinearSpectrogram()
     n_fr = x.numel() // spec.hop_length
     if n_fr < 1:
@@ -661,89 +491,3 @@ def load_permutation(path, *, return_meta: bool = False):
     except (OSError, KeyError, ValueError) as err:
         raise ValueError(f"{path}: not a saved permutation ({err})") from None
     return (p, meta) if return_meta else p
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# command line
-# ---------------------------------------------------------------------------------------------------------------
-def _default_model() -> str:
-    from .checkpoints import available_models
-
-    names = available_models()
-    for pref in ("vgg19-e500-standin", "vgg19-e2000-standin"):
-        if pref in names:
-            return pref
-    if not names:
-        raise ValueError("no shipped models in data/models; pass --model PATH.pt")
-    return names[0]
-
-
-def _cmd_compute(args) -> int:
-    import sys
-    import time
-
-    from .checkpoints import load_model
-
-    try:
-        model, info = load_model(args.model or _default_model())
-        t0 = time.perf_counter()
-        x8, finfo = read_model_rate(args.input, target_sr=model.config.sr, progress=not args.quiet)
-        N, times = neuralogram(x8, model.config.sr, model, window=args.window, hop=args.hop, layer=args.layer,
-                               mode="fast" if args.fast else "exact", batch_size=args.batch_size,
-                               device=args.device, pad_end=args.pad_end, progress=not args.quiet)
-        elapsed = time.perf_counter() - t0
-        duration, sr = finfo["duration_s"], finfo["sr"]
-        perm = sort_indices(N)
-        meta = {"input": str(args.input), "sr": sr, "channels": finfo["channels"], "duration_s": duration, "model": info["name"], "model_hash": info["hash"],
-                "layer": args.layer or model.conv_layer_names[-1], "window": args.window, "hop": args.hop,
-                "mode": "fast" if args.fast else "exact", "pad_end": bool(args.pad_end)}
-        with atomic_path(args.output) as tmp:
-            np.savez(tmp, N=N, times=times, perm=perm, meta=np.array(json.dumps(meta)))
-        if args.png:
-            import matplotlib
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
-            from .plotting import neuralogram_figure
-
-            S, st = spectrogram_overview(x8, model.config.sr)
-            fig = neuralogram_figure(N, times, S=S, spec_times=st, order=perm if args.sort else None,
-                                     title=f"{Path(args.input).name} — {info['name']}, {meta['layer']}, "
-                                           f"window {args.window:g} s, hop {args.hop:g} s ({meta['mode']})")
-            with atomic_path(args.png) as tmp:
-                fig.savefig(tmp, dpi=110, format="png")
-            plt.close(fig)
-    except ValueError as err:
-        print(f"neuralogram compute: error: {err}", file=sys.stderr)
-        return 1
-    if not args.quiet:
-        print(f"{args.input}: {duration:.1f} s at {sr} Hz -> N {N.shape[0]} x {N.shape[1]} "
-              f"({elapsed:.1f} s, {duration / max(elapsed, 1e-9):.0f}x real time) -> {args.output}"
-              + (f", {args.png}" if args.png else ""))
-    return 0
-
-
-def register_cli(subparsers) -> None:
-    """Add ``neuralogram compute IN.wav -o OUT.npz [--png OUT.png] [--model NAME] [--window 2] [--hop 0.5] ...``.
-
-    The ``.npz`` holds ``N`` (E, T) float32, ``times`` (T,) seconds, ``perm`` (the time-sorted order) and
-    ``meta`` (JSON: input, rate, channels, model name and hash, layer, window, hop, mode).
-
-    Book: ``book/06_neuralogram.ipynb``.
-    """
-    p = subparsers.add_parser("compute", help="the neuralogram of an audio file",
-                              description="Compute the neuralogram of an audio file (any rate; stereo averaged).")
-    p.add_argument("input", help="audio file (anything soundfile reads: wav, flac, ogg, mp3, ...)")
-    p.add_argument("-o", "--output", required=True, help="output .npz (N, times, perm, meta)")
-    p.add_argument("--png", help="also draw spectrogram above neuralogram to this PNG")
-    p.add_argument("--model", help="shipped model name or checkpoint path (default: vgg19-e500-standin)")
-    p.add_argument("--window", type=float, default=2.0, help="context window in seconds (<= 2)")
-    p.add_argument("--hop", type=float, default=0.5, help="hop in seconds")
-    p.add_argument("--layer", default=None, help="trunk layer (default conv5_4)")
-    p.add_argument("--fast", action="store_true", help="fast mode: trunk once, pool per window")
-    p.add_argument("--pad-end", action="store_true", help="add a zero-padded window covering the end")
-    p.add_argument("--sort", action="store_true", help="draw the PNG with dimensions sorted by peak time")
-    p.add_argument("--batch-size", type=int, default=16, help="windows per forward pass (exact mode)")
-    p.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(func=_cmd_compute)

@@ -15,7 +15,7 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory):
     """A 3-class packed corpus of tones (300 / 900 / 2000 Hz) with a little noise: learnable in seconds."""
-    from neuralogram.store import Clip, write_store
+    from neuralogram.data.store import Clip, write_store
 
     path = tmp_path_factory.mktemp("corpus") / "tiny.h5"
     rng = np.random.default_rng(0)

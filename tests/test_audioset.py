@@ -1,14 +1,18 @@
 """AudioSet metadata parsers (fixtures in the published format, and the real files when present), the download
 logic with fake fetchers (resume, failures, report, atomicity) and packing of a fake AudioSet folder."""
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from neuralogram import audioset as A
-from neuralogram.store import CropDataset, PackedStore
+from neuralogram.data import audioset as A
+from neuralogram.data.audioset import download as D
+from neuralogram.data.store import CropDataset, PackedStore
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "audioset"
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "audioset"
 needs_real = pytest.mark.skipif(not (REAL / "class_labels_indices.csv").is_file(),
@@ -17,7 +21,9 @@ needs_real = pytest.mark.skipif(not (REAL / "class_labels_indices.csv").is_file(
 
 @pytest.fixture
 def meta(tmp_path):
-    return A.write_fixture_metadata(tmp_path / "meta")
+    """A tiny metadata set in exactly the published format (``tests/fixtures/audioset``): 13 labels, 6 balanced-train
+    and 3 eval segments, a 15-node ontology with two abstract grouping nodes."""
+    return Path(shutil.copytree(FIXTURE, tmp_path / "meta"))
 
 
 # ---------------------------------------------------------------- class_labels_indices.csv
@@ -176,7 +182,7 @@ def test_real_metadata_counts():
 @needs_real
 def test_real_metadata_hashes_match_the_published_ones():
     for name in ("class_labels_indices.csv", "balanced_train_segments.csv", "eval_segments.csv"):
-        assert A._sha256(REAL / name) == A.OFFICIAL_FILES[name][1]
+        assert D._sha256(REAL / name) == A.OFFICIAL_FILES[name][1]
 
 
 # ---------------------------------------------------------------- metadata fetching (fake network)
@@ -187,7 +193,7 @@ def test_fetch_metadata_checks_hash_and_leaves_nothing_on_mismatch(tmp_path, mon
         calls.append(url)
         Path(dest).write_text("tampered")
 
-    monkeypatch.setattr(A, "_urlretrieve", fake_get)
+    monkeypatch.setattr(D, "_urlretrieve", fake_get)
     out = tmp_path / "m"
     with pytest.raises(ValueError, match="sha256 .* does not match"):
         A.fetch_metadata(out, names=["eval_segments.csv"])
@@ -259,7 +265,7 @@ def test_huggingface_stream_with_fake_rows(tmp_path, monkeypatch):
             {"video_id": "notwanted00", "audio": {"bytes": good}},
             {"video_id": "vid00000001", "audio": {"bytes": b"garbage"}},
             {"video_id": "vid00000003", "audio": {"bytes": good}}]
-    monkeypatch.setattr(A, "_load_hf_stream", lambda split: iter(rows))
+    monkeypatch.setattr(D, "_load_hf_stream", lambda split: iter(rows))
     out = tmp_path / "hf"
     r = A.download_huggingface("balanced_train_segments.csv", out, wanted=[s.ytid for s in _segs(4)],
                                progress=False)
@@ -401,7 +407,7 @@ def test_cli_local_source_end_to_end(tmp_path, fake_audioset, meta, capsys, monk
     with pytest.raises(ValueError, match="does not match the published"):
         main(args)
     # ... and accept it once the known hashes are lifted
-    monkeypatch.setattr(A, "OFFICIAL_FILES", {k: (url, None) for k, (url, _) in A.OFFICIAL_FILES.items()})
+    monkeypatch.setattr(D, "OFFICIAL_FILES", {k: (url, None) for k, (url, _) in D.OFFICIAL_FILES.items()})
     rc = main(args)
     assert rc == 0
     printed = capsys.readouterr().out
@@ -440,6 +446,6 @@ def test_find_audio_naming_rules(tmp_path):
     assert A.find_audio(tmp_path, "-_x-_x-_x-1").name == "-_x-_x-_x-1_30000.ogg"  # <YTID>_<start> form
     assert A.find_audio(tmp_path, "zzzzzzzzzzz") is None                          # not audio
     assert A.find_audio(tmp_path, "abcdefghij2") is None                          # hidden temp file
-    index = A._index_folder(tmp_path)
+    index = D._index_folder(tmp_path)
     assert {k: v.name for k, v in index.items()} == {"abcdefghijk": "abcdefghijk.flac",
                                                        "-_x-_x-_x-1": "-_x-_x-_x-1_30000.ogg"}

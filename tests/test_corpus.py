@@ -15,8 +15,8 @@ import pytest
 import torch
 from scipy import signal as sig
 
-from neuralogram import corpus, soundfont, speech, synth
-from neuralogram.store import CropDataset, PackedStore, balanced_sampler
+from neuralogram.data.standin import corpus, soundfont, speech, synth
+from neuralogram.data.store import CropDataset, PackedStore, balanced_sampler
 
 SR = 8000
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,7 +176,7 @@ def test_soundfont_refuses_unknown_instrument_and_bad_duration():
 # ---------------------------------------------------------------- espeak-ng speech
 _SPEAK = """
 import hashlib
-from neuralogram.speech import Speaker, speak
+from neuralogram.data.standin.speech import Speaker, speak
 for v in ("m3", "f1", "zac"):
     y = speak("the house is very old and the garden is green", Speaker("en", v, rate=170), sr=22050)
     print(v, y.size, hashlib.sha256(y.tobytes()).hexdigest())
@@ -232,7 +232,7 @@ def test_label_table_is_consistent():
 @pytest.mark.skipif(not (REAL / "class_labels_indices.csv").is_file(),
                     reason=f"real AudioSet label file not available at {REAL}")
 def test_label_mids_match_the_real_audioset_label_file():
-    from neuralogram.audioset import read_labels
+    from neuralogram.data.audioset import read_labels
 
     real = {lab.name: lab.mid for lab in read_labels(REAL / "class_labels_indices.csv")}
     assert len(real) == 527

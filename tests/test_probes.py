@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from neuralogram.model import ModelConfig, NeuralogramNet
-from neuralogram.probes import _cache
-from neuralogram.probes._common import down_up_chirp, embed_windows, impulse_train_sweep
+from neuralogram import signals
+from neuralogram.probes import cache as _cache
+from neuralogram.probes.common import embed_windows
 from neuralogram.probes.baseline import random_init_model, reestimate_batchnorm
 from neuralogram.probes.pitch import peak_order, pitch_metrics, pitch_probe, pitch_run
 from neuralogram.probes.rhythm import PATTERNS, beat_pattern, pattern_probe, regime_change, rhythm_probe
@@ -60,7 +61,7 @@ def test_random_init_is_seeded_and_bad_input(specs):
 
 
 def test_random_init_from_packed_corpus(tiny_corpus):
-    from neuralogram.store import CropDataset, PackedStore
+    from neuralogram.data.store import CropDataset, PackedStore
 
     m = random_init_model(ModelConfig(**TINY), tiny_corpus, n_batches=2, batch_size=4)
     # the input statistics are those of the corpus's spectrogram crops, not the (0, 1) of a fresh net
@@ -75,7 +76,8 @@ def test_random_init_from_packed_corpus(tiny_corpus):
 
 # ------------------------------------------------------------------ signals
 def test_down_up_chirp_frequency_and_impulse_sweep_count():
-    y, f = down_up_chirp(duration=8.0, sr=8000)
+    y = signals.down_up_chirp(duration=8.0, sr=8000)
+    f = lambda t: signals.down_up_frequency(t, duration=8.0)  # noqa: E731
     assert y.shape == (64000,) and y.dtype == np.float32
     np.testing.assert_allclose(f(np.array([0.0, 2.0, 4.0, 6.0, 8.0])), [4000, 2000.5, 1, 2000.5, 4000])
     # zero crossings in the first second count the cycles: integral of f over [0, 1] s
@@ -83,7 +85,8 @@ def test_down_up_chirp_frequency_and_impulse_sweep_count():
     crossings = np.count_nonzero(np.diff(np.signbit(seg[:7000])))  # stay below Nyquist-ish region errors
     expected = 2 * (4000 * 0.875 - (3999 / 8.0) * 0.875 ** 2)  # 2 * integral_0^0.875 f(t) dt, f' = -3999/4 Hz/s
     assert crossings == pytest.approx(expected, rel=0.02)
-    imp, rate = impulse_train_sweep(duration=300.0, period_start=0.1, period_end=0.001)
+    imp = signals.impulse_train_sweep(duration=300.0, period_start=0.1, period_end=0.001)
+    rate = lambda t: 1 / signals.sweep_period(t, period_start=0.1, period_end=0.001, duration=300.0)  # noqa: E731
     n_expected = 300 / 0.099 * np.log(100)  # integral of 1 / P(t) dt
     assert np.count_nonzero(imp) == pytest.approx(n_expected, abs=3)
     np.testing.assert_allclose(rate(np.array([0.0, 150.0, 300.0])), [10.0, 1 / 0.0505, 1000.0])
@@ -183,7 +186,7 @@ def test_probes_end_to_end_and_cache(specs, monkeypatch):
     # the embedding of each window is exactly model.embed of that window's spectrogram
     from neuralogram.spectral import LinearSpectrogram
 
-    y, _ = down_up_chirp(duration=12.0)
+    y = signals.down_up_chirp(duration=12.0)
     with torch.no_grad():
         e3 = model.embed(LinearSpectrogram()(torch.from_numpy(y[24000:40000]))[None, None])[0].numpy()
     np.testing.assert_allclose(r1["N"][:, 3], e3, rtol=1e-4, atol=1e-6)
@@ -208,7 +211,7 @@ def test_probes_end_to_end_and_cache(specs, monkeypatch):
     with pytest.raises(ValueError, match="layer"):
         pitch_run(model, None, duration=12.0, hop=1.0, layer="fc1")
     with pytest.raises(ValueError, match="shorter than the window"):
-        embed_windows(np.zeros(8000, np.float32), 8000, model)
+        embed_windows(np.zeros(8000, np.float32), model, sr=8000)
 
 
 def test_rhythm_and_pattern_probe_tiny(specs):
@@ -228,7 +231,7 @@ def test_probe_widgets_recompute(tmp_path, tiny_corpus, monkeypatch):
     import matplotlib
 
     matplotlib.use("Agg")
-    from neuralogram import widgets
+    from neuralogram.viz import live, probe_widgets as widgets
     from neuralogram.checkpoints import save_checkpoint
 
     cfg = ModelConfig(**TINY)
@@ -239,7 +242,7 @@ def test_probe_widgets_recompute(tmp_path, tiny_corpus, monkeypatch):
                                                          metrics={"mAP": 0.9, "chance_mAP": 0.33}))
     monkeypatch.setenv("NEURALOGRAM_MODELS", str(tmp_path))
     monkeypatch.setenv("NEURALOGRAM_PROBE_CORPUS", str(tiny_corpus))
-    monkeypatch.setattr(widgets, "_PROBE_MODELS", {})
+    monkeypatch.setattr(live, "_MODELS", {})
     box = widgets.pitch_widget(default_model="vgg19-e16-tiny")
     run, met, (y, sr), _ = box.last_result
     assert run["N"].shape[0] == 16 and sr == 8000 and y.size == 20 * 8000 and 0 <= met["frac_active"] <= 1
@@ -247,7 +250,7 @@ def test_probe_widgets_recompute(tmp_path, tiny_corpus, monkeypatch):
     controls["duration (s)"].value = 10.0  # a slider change recomputes
     assert box.last_result[0]["duration"] == 10.0 and box.last_result[2][0].size == 10 * 8000
     controls["weights"].value = "random init"
-    assert widgets._PROBE_MODELS["vgg19-e16-tiny", "random init"][0].trunk.input_norm.running_mean != 0
+    assert live._MODELS["vgg19-e16-tiny", "random init"][0].trunk.input_norm.running_mean != 0
     controls["layer"].value = "conv3_4"
     assert box.last_result[0]["N"].shape[0] == cfg.channels()[7]  # conv3_4 is the 8th conv
     rb = widgets.rhythm_widget(default_model="vgg19-e16-tiny")

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from neuralogram import speech_commands as sc
+from neuralogram.data import speech_commands as sc
 from neuralogram.model import ModelConfig, NeuralogramNet
 from neuralogram.probes import semantics as sem
 
@@ -117,12 +117,12 @@ def test_fit_length_and_window():
     np.testing.assert_array_equal(sc.fit_length(y, 9), [0, 0, 1, 2, 3, 4, 5, 0, 0])
     np.testing.assert_array_equal(sc.fit_length(y, 3), [2, 3, 4])
     clips = np.ones((2, SR), np.float32)
-    w = sc.place_in_window(clips, SR)                                    # 1 s at 16 kHz -> centred in 2 s at 8 kHz
+    w = sc.place_in_window(clips, sr=SR)                                    # 1 s at 16 kHz -> centred in 2 s at 8 kHz
     assert w.shape == (2, 16000)
     assert np.abs(w[:, :3900]).max() < 1e-3 and np.abs(w[:, -3900:]).max() < 1e-3
     assert np.allclose(w[:, 4100:11900], 1, atol=1e-2)
     with pytest.raises(ValueError, match="do not fit"):
-        sc.place_in_window(np.ones((1, 3 * SR)), SR)
+        sc.place_in_window(np.ones((1, 3 * SR)), sr=SR)
     with pytest.raises(ValueError, match="1-D"):
         sc.fit_length(np.ones((2, 2)), 3)
 
@@ -147,7 +147,7 @@ def test_synthetic_speakers_distinct_and_balanced():
 
 
 def test_synthetic_words_small():
-    from neuralogram import speech
+    from neuralogram.data.standin import speech
 
     if not speech.available():
         pytest.skip("espeak-ng is not installed")
@@ -287,7 +287,7 @@ def test_semantics_widget_recomputes(tiny_wordset, tmp_path, monkeypatch):
     import matplotlib
 
     matplotlib.use("Agg")
-    from neuralogram import widgets
+    from neuralogram.viz import live, probe_widgets as widgets
     from neuralogram.checkpoints import save_checkpoint
 
     cfg = ModelConfig(n_classes=3, embedding_size=16, width=0.0625)
@@ -296,7 +296,7 @@ def test_semantics_widget_recomputes(tiny_wordset, tmp_path, monkeypatch):
                                                    label_names=["a", "b", "c"], label_mids=["x", "y", "z"],
                                                    metrics={"mAP": 0.9, "chance_mAP": 0.33}))
     monkeypatch.setenv("NEURALOGRAM_MODELS", str(tmp_path))
-    monkeypatch.setattr(widgets, "_PROBE_MODELS", {})
+    monkeypatch.setattr(live, "_MODELS", {})
     box = widgets.semantics_widget(tiny_wordset, default_model="tiny-e16")
     r, projection, colour = box.last_result
     assert r["representation"] == "trained" and r["X"].shape == (8, 16) and (projection, colour) == ("tsne", "word")

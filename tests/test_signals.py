@@ -137,7 +137,7 @@ def test_signal_explorer_rebuilds_the_signal_when_controls_change():
     import matplotlib
     matplotlib.use("Agg")
 
-    from neuralogram.widgets import signal_explorer
+    from neuralogram.viz.signal_widgets import signal_explorer
 
     box = signal_explorer()
     y, kind = box.last_result

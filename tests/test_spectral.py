@@ -73,14 +73,14 @@ def test_sine_lands_in_its_bin_with_the_expected_height():
 def test_linear_spectrogram_is_129_by_200_for_two_seconds_at_any_rate():
     for sr in (8000, 16000, 22050, 44100):
         y = sg.sine(freq=440, duration=2.0, sr=sr)
-        S = sp.linear_spectrogram(y, sr)
+        S = sp.linear_spectrogram(y, sr=sr)
         assert S.shape == (129, 200), sr
         assert int(S[:, 50:150].mean(1).argmax()) == round(440 / 31.25)
     assert sp.n_frames(16000, n_fft=256, hop_length=80) == 201  # centred framing; the paper keeps 200
 
 
 def test_linear_spectrogram_is_the_log_of_our_power_spectrogram(probe):
-    S = sp.linear_spectrogram(probe, SR)
+    S = sp.linear_spectrogram(probe, sr=SR)
     P = sp.power_spectrogram(probe)[:, :200]
     ref = torch.exp(S) - sp.LOG_FLOOR
     assert (ref - P).abs().max() <= 1e-4 * P.max()
@@ -91,7 +91,7 @@ def test_resampling_before_the_spectrogram_is_anti_aliased():
     # a 6 kHz tone at 16 kHz has no place below 4 kHz: after anti-aliased resampling it is (almost) gone
     y6 = sg.sine(freq=6000, duration=2.0, sr=16000, amplitude=1.0)
     y1 = sg.sine(freq=1000, duration=2.0, sr=16000, amplitude=1.0)
-    P6, P1 = torch.exp(sp.linear_spectrogram(y6, 16000)), torch.exp(sp.linear_spectrogram(y1, 16000))
+    P6, P1 = torch.exp(sp.linear_spectrogram(y6, sr=16000)), torch.exp(sp.linear_spectrogram(y1, sr=16000))
     assert 10 * torch.log10(P6.max() / P1.max()) < -40  # more than 40 dB down, not folded to 2 kHz
 
 
@@ -101,7 +101,7 @@ def test_stereo_conventions(probe):
     assert X.shape == (2, 129, 201)  # stft: per channel
     torch.testing.assert_close(X[1], 0.5 * X[0], rtol=1e-5, atol=1e-4)
     # linear_spectrogram (and power_spectrogram): channels averaged to mono first
-    torch.testing.assert_close(sp.linear_spectrogram(stereo, SR), sp.linear_spectrogram(0.75 * probe, SR))
+    torch.testing.assert_close(sp.linear_spectrogram(stereo, sr=SR), sp.linear_spectrogram(0.75 * probe, sr=SR))
     torch.testing.assert_close(sp.power_spectrogram(stereo), sp.power_spectrogram(0.75 * probe))
 
 
@@ -117,12 +117,12 @@ def test_stereo_conventions(probe):
     (lambda: sp.stft(np.zeros(1000), window="kaiser"), "window"),
     (lambda: sp.stft(np.zeros(100), center=False), "shorter"),
     (lambda: sp.stft(np.zeros(100), pad_mode="reflect"), "reflect"),
-    (lambda: sp.linear_spectrogram(np.zeros(16000), 0), "sample rate"),
-    (lambda: sp.linear_spectrogram(np.zeros(16000), -8000), "sample rate"),
-    (lambda: sp.linear_spectrogram(np.zeros(16000), 8000.5), "sample rate"),
-    (lambda: sp.linear_spectrogram(np.array([]), 8000), "empty"),
-    (lambda: sp.linear_spectrogram(np.array([np.nan] * 16000), 8000), "NaN"),
-    (lambda: sp.linear_spectrogram(np.zeros((1, 2, 16000)), 8000), "rank"),
+    (lambda: sp.linear_spectrogram(np.zeros(16000), sr=0), "sample rate"),
+    (lambda: sp.linear_spectrogram(np.zeros(16000), sr=-8000), "sample rate"),
+    (lambda: sp.linear_spectrogram(np.zeros(16000), sr=8000.5), "sample rate"),
+    (lambda: sp.linear_spectrogram(np.array([]), sr=8000), "empty"),
+    (lambda: sp.linear_spectrogram(np.array([np.nan] * 16000), sr=8000), "NaN"),
+    (lambda: sp.linear_spectrogram(np.zeros((1, 2, 16000)), sr=8000), "rank"),
     (lambda: sp.mel_filterbank(f_max=5000), "f_max"),
     (lambda: sp.apply_filterbank(torch.ones(40, 129), torch.ones(128, 10)), "match"),
     (lambda: sp.correlogram(np.zeros(8000), sr=SR, win_length=256, max_lag=300), "max_lag"),
@@ -208,9 +208,9 @@ def test_specshow_axes_are_seconds_and_hertz():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from neuralogram.plotting import specshow
+    from neuralogram.viz.plotting import specshow
 
-    S = sp.linear_spectrogram(sg.sine(freq=1000, duration=2.0, sr=SR), SR)
+    S = sp.linear_spectrogram(sg.sine(freq=1000, duration=2.0, sr=SR), sr=SR)
     fig, ax = plt.subplots()
     im = specshow(S, sr=SR, hop_length=80, ax=ax)
     x0, x1, y0, y1 = im.get_extent()
@@ -230,7 +230,7 @@ def test_stft_explorer_recomputes_when_a_slider_moves():
     import matplotlib
     matplotlib.use("Agg")
 
-    from neuralogram.widgets import stft_explorer
+    from neuralogram.viz.signal_widgets import stft_explorer
 
     box = stft_explorer()
     S, w, n_fft, win, hop = box.last_result

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from neuralogram.checkpoints import export_model, load_model, read_checkpoint, save_checkpoint
-from neuralogram.store import CropDataset, PackedStore
+from neuralogram.data.store import CropDataset, PackedStore
 from neuralogram.train import average_precision, chance_map, mean_average_precision, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +91,7 @@ def test_checkpoint_errors(tiny_corpus, tmp_path):
 
 def test_empty_split_is_refused(tmp_path):
     import numpy as np
-    from neuralogram.store import Clip, write_store
+    from neuralogram.data.store import Clip, write_store
     p = write_store(tmp_path / "c.h5", [Clip("a", np.zeros(100, np.float32) + 0.1, [0], "train")],
                     label_mids=["/m/x"], label_names=["X"], source="t")
     with pytest.raises(ValueError, match="'eval' split is empty"):

@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+import torchaudio.functional as AF
 
 from neuralogram import transform as tr
+from neuralogram.audio import load_audio, read_model_rate, resample, to_model_rate
 from neuralogram.model import ModelConfig, NeuralogramNet
-from neuralogram.spectral import linear_spectrogram, resample
+from neuralogram.spectral import linear_spectrogram
 
 SR = 8000
 
@@ -45,79 +47,79 @@ def _noise(seconds, sr=SR, seed=0, channels=None):
 
 # ------------------------------------------------------------------------------------------- frames and times
 def test_frame_counts_and_times():
-    t = tr.frame_times(30.0)
+    t = tr.window_times(30.0)
     assert len(t) == 57 and t[0] == 1.0 and t[-1] == 29.0
     np.testing.assert_allclose(np.diff(t), 0.5)
-    assert len(tr.frame_times(30.5)) == 58  # the paper's 500 x 58: windows from a track longer than 30 s
-    assert len(tr.frame_times(30.4)) == 57
-    assert len(tr.frame_times(30.4, pad_end=True)) == 58
-    assert len(tr.frame_times(30.0, pad_end=True)) == 57  # nothing left uncovered: no extra window
-    assert len(tr.frame_times(2.0)) == 1
-    np.testing.assert_allclose(tr.frame_times(0.5), [0.25])  # short signal: centred in one padded window
-    assert len(tr.frame_times(10.0, window=1.0, hop=0.25)) == 37
+    assert len(tr.window_times(30.5)) == 58  # the paper's 500 x 58: windows from a track longer than 30 s
+    assert len(tr.window_times(30.4)) == 57
+    assert len(tr.window_times(30.4, pad_end=True)) == 58
+    assert len(tr.window_times(30.0, pad_end=True)) == 57  # nothing left uncovered: no extra window
+    assert len(tr.window_times(2.0)) == 1
+    np.testing.assert_allclose(tr.window_times(0.5), [0.25])  # short signal: centred in one padded window
+    assert len(tr.window_times(10.0, window=1.0, hop=0.25)) == 37
 
 
 def test_shapes_times_and_definition(model):
     y = _noise(6.3)
-    N, times = tr.neuralogram(y, SR, model)
+    N, times = tr.neuralogram(y, model, sr=SR)
     assert N.shape == (32, 9) and N.dtype == np.float32
     np.testing.assert_allclose(times, 1.0 + 0.5 * np.arange(9))
     # column k is exactly the embedding of the k-th 2 s window's own spectrogram
     for k in (0, 4, 8):
         seg = y[int(k * 0.5 * SR): int(k * 0.5 * SR) + 2 * SR]
         with torch.no_grad():
-            e = model.embed(linear_spectrogram(seg, SR)[None, None])[0].numpy()
+            e = model.embed(linear_spectrogram(seg, sr=SR)[None, None])[0].numpy()
         np.testing.assert_allclose(N[:, k], e, rtol=1e-4, atol=1e-6)
     assert np.ptp(N, axis=1).max() > 0  # the windows differ
 
 
 def test_batch_size_does_not_change_the_result(model):
     y = _noise(5.0)
-    a, _ = tr.neuralogram(y, SR, model, batch_size=1)
-    b, _ = tr.neuralogram(y, SR, model, batch_size=7)
+    a, _ = tr.neuralogram(y, model, sr=SR, batch_size=1)
+    b, _ = tr.neuralogram(y, model, sr=SR, batch_size=7)
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
 def test_short_signal_is_centred_and_zero_padded(model):
     y = _noise(0.5)
-    N, times = tr.neuralogram(y, SR, model)
+    N, times = tr.neuralogram(y, model, sr=SR)
     assert N.shape == (32, 1)
     np.testing.assert_allclose(times, [0.25])
     padded = np.zeros(2 * SR, np.float32)
     padded[6000:6000 + y.size] = y
-    ref, _ = tr.neuralogram(padded, SR, model)
+    ref, _ = tr.neuralogram(padded, model, sr=SR)
     np.testing.assert_allclose(N, ref, rtol=1e-4, atol=1e-6)
 
 
 def test_pad_end_adds_a_zero_padded_last_window(model):
     y = _noise(4.3)
-    a, ta = tr.neuralogram(y, SR, model)
-    b, tb = tr.neuralogram(y, SR, model, pad_end=True)
+    a, ta = tr.neuralogram(y, model, sr=SR)
+    b, tb = tr.neuralogram(y, model, sr=SR, pad_end=True)
     assert a.shape[1] == 5 and b.shape[1] == 6
     np.testing.assert_allclose(b[:, :5], a, rtol=1e-5, atol=1e-7)
     assert tb[-1] == pytest.approx(3.5)
     z = np.concatenate([y, np.zeros(int(0.2 * SR), np.float32)])  # 4.5 s: the padded window, made explicit
-    c, _ = tr.neuralogram(z, SR, model)
+    c, _ = tr.neuralogram(z, model, sr=SR)
     np.testing.assert_allclose(b[:, -1], c[:, -1], rtol=1e-4, atol=1e-6)
 
 
 def test_shorter_window_feeds_a_shorter_spectrogram(model):
     y = _noise(4.0)
-    N, times = tr.neuralogram(y, SR, model, window=1.0, hop=0.25)
+    N, times = tr.neuralogram(y, model, sr=SR, window=1.0, hop=0.25)
     assert N.shape[1] == 13
     np.testing.assert_allclose(times[:2], [0.5, 0.75])
     seg = y[2000:2000 + SR]
     with torch.no_grad():
-        e = model.embed(linear_spectrogram(seg, SR)[None, None])[0].numpy()  # 100 frames, no padding
+        e = model.embed(linear_spectrogram(seg, sr=SR)[None, None])[0].numpy()  # 100 frames, no padding
     np.testing.assert_allclose(N[:, 1], e, rtol=1e-4, atol=1e-6)
 
 
 # ------------------------------------------------------------------------------------------- rates, channels
 def test_other_rate_and_stereo(model):
     y16 = _noise(5.0, sr=16000, channels=2)
-    N, times = tr.neuralogram(y16, 16000, model)
+    N, times = tr.neuralogram(y16, model, sr=16000)
     mono8 = resample(y16.mean(0), orig_sr=16000, target_sr=SR).numpy()
-    ref, tref = tr.neuralogram(mono8, SR, model)
+    ref, tref = tr.neuralogram(mono8, model, sr=SR)
     np.testing.assert_allclose(times, tref)
     np.testing.assert_allclose(N, ref, rtol=1e-4, atol=1e-6)
 
@@ -126,8 +128,9 @@ def test_chunked_resampling_equals_whole_signal():
     rng = np.random.default_rng(1)
     for sr, seconds in ((44100, 75.0), (22050, 70.0), (48000, 65.0)):
         y = rng.standard_normal(int(sr * seconds)).astype(np.float32) * 0.3
-        ours = tr.to_model_rate(y, sr, chunk_seconds=20.0)
-        ref = resample(y, orig_sr=sr, target_sr=SR)
+        ours = to_model_rate(y, sr=sr, chunk_seconds=20.0)
+        assert torch.equal(resample(y, orig_sr=sr, target_sr=SR, chunk_seconds=20.0), ours)  # the one resampler
+        ref = AF.resample(torch.from_numpy(y), sr, SR)  # torchaudio on the whole signal at once
         assert ours.shape == ref.shape
         np.testing.assert_allclose(ours.numpy(), ref.numpy(), atol=2e-5)
 
@@ -136,24 +139,24 @@ def test_chunked_resampling_equals_whole_signal():
 def test_layers(model):
     y = _noise(3.0)
     for layer, ch in (("conv1_1", 8), ("conv3_2", 32), ("pool4", 64), ("conv5_4", 32)):
-        N, _ = tr.neuralogram(y, SR, model, layer=layer)
+        N, _ = tr.neuralogram(y, model, sr=SR, layer=layer)
         assert N.shape == (ch, 3), layer
         assert (N >= 0).all()  # post-ReLU averages
-    N0, _ = tr.neuralogram(y, SR, model)
-    N1, _ = tr.neuralogram(y, SR, model, layer="conv5_4")
+    N0, _ = tr.neuralogram(y, model, sr=SR)
+    N1, _ = tr.neuralogram(y, model, sr=SR, layer="conv5_4")
     np.testing.assert_array_equal(N0, N1)
 
 
 def test_fast_mode_close_to_exact_and_chunk_invariant(model):
     y = _noise(20.0)
-    ex, te = tr.neuralogram(y, SR, model)
-    fa, tf = tr.neuralogram(y, SR, model, mode="fast")
+    ex, te = tr.neuralogram(y, model, sr=SR)
+    fa, tf = tr.neuralogram(y, model, sr=SR, mode="fast")
     np.testing.assert_allclose(te, tf)
     d = tr.fast_vs_exact(ex, fa)
     assert d["corr"] > 0.95 and d["rel_error"] < 0.5, d
     assert d["rel_error"] > 1e-4  # the edges really are treated differently: the comparison is not trivial
     # chunking the long spectrogram (margins > receptive field) changes nothing
-    x = tr.to_model_rate(y, SR)
+    x = to_model_rate(y, sr=SR)
     starts = tr.window_starts(x.numel())
     small = tr._fast(x, starts, 2 * SR, model, "conv5_4", torch.device("cpu"), False, chunk_frames=320)
     whole = tr._fast(x, starts, 2 * SR, model, "conv5_4", torch.device("cpu"), False, chunk_frames=10 ** 6)
@@ -163,8 +166,8 @@ def test_fast_mode_close_to_exact_and_chunk_invariant(model):
 
 def test_fast_mode_short_and_padded(model):
     y = _noise(0.7)
-    ex, _ = tr.neuralogram(y, SR, model)
-    fa, _ = tr.neuralogram(y, SR, model, mode="fast")
+    ex, _ = tr.neuralogram(y, model, sr=SR)
+    fa, _ = tr.neuralogram(y, model, sr=SR, mode="fast")
     assert fa.shape == ex.shape == (32, 1)
     assert tr.fast_vs_exact(ex, fa)["corr"] > 0.9
 
@@ -172,9 +175,9 @@ def test_fast_mode_short_and_padded(model):
 def test_long_input_streams_in_batches(model):
     # 10 minutes: exact mode with a 10 s hop (60 windows), fast mode with the default hop; both bounded.
     y = _noise(600.0, seed=3)
-    N, t = tr.neuralogram(y, SR, model, hop=10.0, batch_size=8)
+    N, t = tr.neuralogram(y, model, sr=SR, hop=10.0, batch_size=8)
     assert N.shape == (32, 60) and t[-1] == pytest.approx(591.0)
-    Nf, tf = tr.neuralogram(y, SR, model, mode="fast")
+    Nf, tf = tr.neuralogram(y, model, sr=SR, mode="fast")
     assert Nf.shape == (32, 1197) and tf[-1] == pytest.approx(599.0)
     np.testing.assert_allclose(tf[::20], t)
     assert tr.fast_vs_exact(N, Nf[:, ::20])["corr"] > 0.95
@@ -182,11 +185,11 @@ def test_long_input_streams_in_batches(model):
 
 def test_spectrogram_overview():
     y = _noise(30.0)
-    S, t = tr.spectrogram_overview(y, SR)
+    S, t = tr.spectrogram_overview(y, sr=SR)
     assert S.shape == (129, 3000)
-    np.testing.assert_allclose(S, linear_spectrogram(y, SR).numpy(), atol=1e-4)
+    np.testing.assert_allclose(S, linear_spectrogram(y, sr=SR).numpy(), atol=1e-4)
     np.testing.assert_allclose(t[:2], [0.0, 0.01])
-    S2, t2 = tr.spectrogram_overview(y, SR, max_frames=1000)
+    S2, t2 = tr.spectrogram_overview(y, sr=SR, max_frames=1000)
     assert S2.shape == (129, 1000) and t2[0] == pytest.approx(0.01)
 
 
@@ -209,7 +212,7 @@ def test_sort_indices_orders_by_peak_and_puts_dormant_last():
 
 
 def test_permutation_round_trip(tmp_path, model):
-    N, _ = tr.neuralogram(_noise(6.0), SR, model)
+    N, _ = tr.neuralogram(_noise(6.0), model, sr=SR)
     perm = tr.sort_indices(N)
     Ns = tr.apply_permutation(N, perm)
     np.testing.assert_array_equal(Ns, N[perm])
@@ -222,7 +225,7 @@ def test_permutation_round_trip(tmp_path, model):
     np.testing.assert_array_equal(back, perm)
     assert meta == {"model": "random", "E": 32}
     # the learned order applies to another neuralogram of the same model
-    N2, _ = tr.neuralogram(_noise(4.0, seed=5), SR, model)
+    N2, _ = tr.neuralogram(_noise(4.0, seed=5), model, sr=SR)
     np.testing.assert_array_equal(tr.apply_permutation(N2, back), N2[perm])
 
 
@@ -266,18 +269,18 @@ def test_bad_input(model):
         args = dict(y=y, sr=SR, model=model)
         args.update(kw)
         with pytest.raises(ValueError, match=msg):
-            tr.neuralogram(args.pop("y"), args.pop("sr"), args.pop("model"), **args)
+            tr.neuralogram(args.pop("y"), args.pop("model"), sr=args.pop("sr"), **args)
     other = NeuralogramNet(ModelConfig(n_classes=3, embedding_size=8, n_freq=65))
     with pytest.raises(ValueError, match="another input shape"):
-        tr.neuralogram(y, SR, other)
+        tr.neuralogram(y, other, sr=SR)
     with pytest.raises(ValueError, match="NeuralogramNet"):
-        tr.neuralogram(y, SR, torch.nn.Linear(3, 3))
+        tr.neuralogram(y, torch.nn.Linear(3, 3), sr=SR)
 
 
 def test_model_mode_restored(model):
     model.train()
     try:
-        tr.neuralogram(_noise(2.0), SR, model)
+        tr.neuralogram(_noise(2.0), model, sr=SR)
         assert model.training
     finally:
         model.eval()
@@ -288,19 +291,19 @@ def test_load_audio(tmp_path):
     y = 0.5 * _noise(1.0, sr=22050, channels=2)  # no clipping in the 16-bit file
     p = tmp_path / "s.flac"
     sf.write(p, y.T, 22050)
-    back, sr = tr.load_audio(p)
+    back, sr = load_audio(p)
     assert sr == 22050 and back.shape == (2, 22050)
     np.testing.assert_allclose(back, y, atol=1e-4)
-    mono, _ = tr.load_audio(p.read_bytes(), name="upload.flac")
+    mono, _ = load_audio(p.read_bytes(), name="upload.flac")
     assert mono.shape == (2, 22050)
     junk = tmp_path / "notes.wav"
     junk.write_text("this is not audio")
     with pytest.raises(ValueError, match="cannot read .*notes.wav as audio"):
-        tr.load_audio(junk)
+        load_audio(junk)
     with pytest.raises(ValueError, match="no such file"):
-        tr.load_audio(tmp_path / "missing.wav")
+        load_audio(tmp_path / "missing.wav")
     with pytest.raises(ValueError, match="cannot read upload.bin"):
-        tr.load_audio(b"\x00\x01garbage", name="upload.bin")
+        load_audio(b"\x00\x01garbage", name="upload.bin")
 
 
 def test_cli_compute(tmp_path, model, capsys):
@@ -321,7 +324,7 @@ def test_cli_compute(tmp_path, model, capsys):
     assert sorted(perm) == list(range(32))
     assert meta["sr"] == 44100 and meta["channels"] == 2 and meta["model"] == "tiny"
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
-    ref, _ = tr.neuralogram(sf.read(wav, dtype="float32")[0].T, 44100, model, hop=1.0)
+    ref, _ = tr.neuralogram(sf.read(wav, dtype="float32")[0].T, model, sr=44100, hop=1.0)
     np.testing.assert_allclose(N, ref, rtol=1e-4, atol=1e-6)
     junk = tmp_path / "junk.wav"
     junk.write_bytes(b"RIFFnope")
@@ -335,9 +338,9 @@ def test_cli_compute(tmp_path, model, capsys):
 
 # ------------------------------------------------------------------------------------------- widgets
 def test_explorer_recomputes_on_slider_change(model):
-    from neuralogram.widgets import neuralogram_explorer
+    from neuralogram.viz.transform_widgets import neuralogram_explorer
 
-    box = neuralogram_explorer(_noise(8.0), SR, model)
+    box = neuralogram_explorer(_noise(8.0), model, sr=SR)
     N, times = box.last_result[:2]
     assert N.shape == (32, 13)
     controls = box.children[1].children
@@ -355,7 +358,7 @@ def test_upload_widget_reads_a_file_and_explains_a_bad_one(tmp_path, model):
 
     import matplotlib.pyplot as plt
 
-    from neuralogram.widgets import neuralogram_of_upload, upload_widget
+    from neuralogram.viz.transform_widgets import neuralogram_of_upload, upload_widget
 
     buf = io.BytesIO()
     sf.write(buf, 0.5 * _noise(3.0, sr=16000, channels=2).T, 16000, format="WAV")
@@ -379,16 +382,16 @@ def test_read_model_rate_streams_a_file(tmp_path):
     y = 0.5 * _noise(70.0, sr=44100, channels=2)
     p = tmp_path / "long.flac"
     sf.write(p, y.T, 44100)
-    x, info = tr.read_model_rate(p, chunk_seconds=20.0)
+    x, info = read_model_rate(p, chunk_seconds=20.0)
     assert info == {"sr": 44100, "channels": 2, "frames": y.shape[1], "duration_s": pytest.approx(70.0)}
-    ref = tr.to_model_rate(sf.read(p, dtype="float32")[0].T, 44100)
+    ref = to_model_rate(sf.read(p, dtype="float32")[0].T, sr=44100)
     assert x.shape == ref.shape == (560000,)
     np.testing.assert_allclose(x.numpy(), ref.numpy(), atol=2e-5)
     p8 = tmp_path / "mono8k.wav"
     sf.write(p8, y[0, :8000 * 3 // 5], 8000)
-    x8, info8 = tr.read_model_rate(p8)
+    x8, info8 = read_model_rate(p8)
     assert info8["channels"] == 1 and x8.shape == (4800,)
     junk = tmp_path / "junk.flac"
     junk.write_bytes(b"fLaC but not really")
     with pytest.raises(ValueError, match="cannot read .*junk.flac as audio"):
-        tr.read_model_rate(junk)
+        read_model_rate(junk)

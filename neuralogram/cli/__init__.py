@@ -1,34 +1,39 @@
-"""The ``neuralogram`` command line (also ``python -m neuralogram``).
+"""The ``neuralogram`` command line (also ``python -m neuralogram``): every sub-command's argparse lives here.
 
-Sub-commands are defined next to the code they run: ``neuralogram data standin`` (corpus),
-``neuralogram data audioset`` (audioset), ``neuralogram train`` (train), ``neuralogram compute`` (transform).
+``neuralogram data standin`` / ``neuralogram data audioset`` (:mod:`.data`), ``neuralogram train`` (:mod:`.train`),
+``neuralogram compute`` (:mod:`.compute`). Each sub-command resolves its inputs (model name, audio file) once and
+calls the package's functions; the package itself has no argparse.
+
+Book: ``book/04_data.ipynb`` (data), ``book/05_model.ipynb`` (train), ``book/06_neuralogram.ipynb`` (compute).
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
+
+from . import compute, data, train
 
 __all__ = ["main", "build_parser"]
 
-_DATA = ("corpus", "audioset")
-_TOP = ("train", "transform")
-
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``neuralogram`` argument parser with every sub-command.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
     parser = argparse.ArgumentParser(prog="neuralogram", description="Neuralograms: data, training, transform.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    data = sub.add_parser("data", help="make or download corpora").add_subparsers(dest="data_command", metavar="SOURCE")
-    for groups, target in ((_DATA, data), (_TOP, sub)):
-        for mod in groups:
-            try:
-                importlib.import_module(f"neuralogram.{mod}").register_cli(target)
-            except ImportError as err:  # an optional dependency of that sub-command is missing
-                target.add_parser(mod, help=f"(unavailable: {err})")
+    data.register(sub)
+    train.register(sub)
+    compute.register(sub)
     return parser
 
 
 def main(argv=None) -> int:
+    """Run the ``neuralogram`` command; returns its exit status.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validate import check_positive, check_sr
+from ..audio import PAPER_SR, check_positive, check_sr, resample
 
 __all__ = ["CORE_WORDS", "SC_RATE", "Item", "WordSet", "list_items", "read_clip", "load_words", "balanced_subset",
            "background_noise_files", "fit_length", "place_in_window", "synthetic_words", "synthetic_speakers"]
@@ -168,7 +168,7 @@ def fit_length(y, n: int) -> np.ndarray:
     return out
 
 
-def place_in_window(audio, sr: int, *, window: float = 2.0, target_sr: int = 8000) -> np.ndarray:
+def place_in_window(audio, *, sr: int, window: float = 2.0, target_sr: int = PAPER_SR) -> np.ndarray:
     """Resample clips to ``target_sr`` and centre each in a ``window``-second frame of zeros.
 
     This is how a 1 s word meets the network's 2 s context: 0.5 s of silence, the word, 0.5 s of silence.
@@ -188,8 +188,6 @@ def place_in_window(audio, sr: int, *, window: float = 2.0, target_sr: int = 800
 
     Book: ``book/11_semantics.ipynb``.
     """
-    from .spectral import resample
-
     sr, target_sr = check_sr(sr), check_sr(target_sr)
     window = check_positive(window, "window")
     x = np.asarray(audio, dtype=np.float32)
@@ -306,8 +304,6 @@ def read_clip(path, *, sr: int = SC_RATE, seconds: float = 1.0) -> np.ndarray:
     """
     import soundfile as sf
 
-    from .spectral import resample
-
     sr = check_sr(sr)
     seconds = check_positive(seconds, "seconds")
     path = str(path)
@@ -423,7 +419,7 @@ def synthetic_speakers(n_speakers: int, seed: int = 0, *, language: str = "en"):
 
     Book: ``book/11_semantics.ipynb``.
     """
-    from .speech import VARIANTS, Speaker
+    from .standin.speech import VARIANTS, Speaker
 
     n_speakers = check_positive(n_speakers, "n_speakers", integer=True)
     rng = np.random.default_rng(seed)
@@ -451,8 +447,7 @@ def _synthesise(words, speakers, sr, n):
     Each word is made at espeak-ng's own rate, trimmed, normalised and centred there; all clips are then
     resampled to ``sr`` in one batch (one resampling kernel instead of one per word).
     """
-    from .spectral import resample
-    from .speech import ESPEAK_SR, speak
+    from .standin.speech import ESPEAK_SR, speak
 
     n_native = int(round(n * ESPEAK_SR / sr))
     audio = np.zeros((len(words) * len(speakers), n_native), np.float32)
@@ -481,7 +476,7 @@ def _synthesise_main(job: str, out: str) -> None:
     """Entry point of the child process: read the job (JSON), write the audio (npy)."""
     import json
 
-    from .speech import Speaker
+    from .standin.speech import Speaker
 
     j = json.loads(Path(job).read_text())
     speakers = [(sid, Speaker(lang, var, pitch=p, rate=r), g) for sid, lang, var, p, r, g in j["speakers"]]
@@ -500,9 +495,9 @@ def _synthesise_fresh(words, speakers, sr, n) -> np.ndarray:
         job.write_text(json.dumps(dict(words=list(words), sr=int(sr), n=int(n), speakers=[
             (sid, s.language, s.variant, int(s.pitch), int(s.rate), float(g)) for sid, s, g in speakers])))
         env = dict(os.environ)
-        pkg_parent = str(Path(__file__).resolve().parent.parent)
+        pkg_parent = str(Path(__file__).resolve().parents[2])  # the folder that holds neuralogram/
         env["PYTHONPATH"] = os.pathsep.join([pkg_parent, *filter(None, [env.get("PYTHONPATH")])])
-        code = ("import sys; from neuralogram.speech_commands import _synthesise_main; "
+        code = ("import sys; from neuralogram.data.speech_commands import _synthesise_main; "
                 "_synthesise_main(sys.argv[1], sys.argv[2])")
         res = subprocess.run([sys.executable, "-c", code, str(job), str(out)], env=env, capture_output=True,
                              text=True)
@@ -545,8 +540,8 @@ def synthetic_words(words=CORE_WORDS, n_speakers: int = 30, seed: int = 0, *, sr
 
     Book: ``book/11_semantics.ipynb``.
     """
-    from . import speech
-    from .cache import atomic_path, cache_dir, param_hash
+    from ..cache import atomic_path, cache_dir, param_hash
+    from .standin import speech
 
     words = [words] if isinstance(words, str) else list(words)
     if not words:

@@ -31,12 +31,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, WeightedRandomSampler
 
-from ._validate import as_audio, check_positive, check_sr, to_mono
-from .cache import atomic_path
-from .spectral import PAPER_HOP_LENGTH, PAPER_SR, LinearSpectrogram, resample
+from ..audio import PAPER_SR, check_positive
+from ..cache import atomic_path
+from ..spectral import PAPER_HOP_LENGTH, LinearSpectrogram
 
-__all__ = ["Clip", "write_store", "PackedStore", "CropDataset", "balanced_sampler", "resample_to_8k",
-           "SPLITS"]
+__all__ = ["Clip", "write_store", "PackedStore", "CropDataset", "balanced_sampler", "SPLITS"]
 
 SPLITS = {"train": 0, "eval": 1}
 _STR = h5py.string_dtype("utf-8")
@@ -54,18 +53,6 @@ class Clip:
     labels: Sequence[int]
     split: str = "train"
     extra: dict = field(default_factory=dict)
-
-
-def resample_to_8k(y, sr: int) -> np.ndarray:
-    """Mono float32 audio at 8 kHz, resampled with an anti-aliasing (windowed-sinc) filter.
-
-    Plain decimation (keeping every k-th sample) folds everything above 4 kHz back into the band; the
-    low-pass inside torchaudio's resampler removes it first.
-
-    Book: ``book/04_data.ipynb``.
-    """
-    x = to_mono(as_audio(y))
-    return resample(x, orig_sr=check_sr(sr), target_sr=PAPER_SR).numpy()
 
 
 def write_store(path, clips: Iterable[Clip], *, label_mids: Sequence[str], label_names: Sequence[str],

@@ -1,20 +1,21 @@
 """Probe experiments (Part IV): the paper's probing signals turned into measured numbers with baselines.
 
-Book: ``book/07_pitch.ipynb`` .. ``book/12_summary.ipynb``.
+One module per probe: :mod:`.pitch` (chapter 7), :mod:`.size` (8), :mod:`.rhythm` (9), :mod:`.timbre` (10),
+:mod:`.semantics` (11); :mod:`.baseline` makes the random-initialised twin, :mod:`.cache` stores results.
+
+Book: ``book/07_pitch.ipynb`` .. ``book/12_reproduced.ipynb``.
 """
 from __future__ import annotations
 
-from ._common import down_up_chirp, embed_windows, impulse_train_sweep
+from . import pitch, rhythm, semantics, size, timbre  # noqa: F401
 from .baseline import random_init_model, reestimate_batchnorm
+from .common import embed_windows
+from .pitch import peak_order, pitch_compare, pitch_metrics, pitch_probe, pitch_run
+from .rhythm import pattern_probe, regime_change, rhythm_compare, rhythm_probe, rhythm_run
+from .size import size_probe
+from .timbre import tag, timbre_compare, timbre_metrics, timbre_probe, timbre_set
 
-__all__ = ["down_up_chirp", "embed_windows", "impulse_train_sweep", "random_init_model", "reestimate_batchnorm"]
-
-from .pitch import pitch_compare, pitch_metrics, pitch_probe, pitch_run, peak_order  # noqa: E402
-from .rhythm import pattern_probe, regime_change, rhythm_compare, rhythm_probe, rhythm_run  # noqa: E402
-from .size import size_probe  # noqa: E402
-
-__all__ += ["pitch_compare", "pitch_metrics", "pitch_probe", "pitch_run", "peak_order", "pattern_probe",
-            "regime_change", "rhythm_compare", "rhythm_probe", "rhythm_run", "size_probe"]
-from .timbre import tag, timbre_compare, timbre_metrics, timbre_probe, timbre_set  # noqa: E402
-__all__ += ["tag", "timbre_compare", "timbre_metrics", "timbre_probe", "timbre_set"]
-from . import semantics  # noqa: E402,F401  (book/11_semantics.ipynb: semantics.semantics_probe, ...)
+__all__ = ["embed_windows", "random_init_model", "reestimate_batchnorm", "pitch_compare", "pitch_metrics",
+           "pitch_probe", "pitch_run", "peak_order", "pattern_probe", "regime_change", "rhythm_compare",
+           "rhythm_probe", "rhythm_run", "size_probe", "tag", "timbre_compare", "timbre_metrics", "timbre_probe",
+           "timbre_set"]

@@ -28,7 +28,7 @@ DEFAULT_CORPUS = dict(n_clips=200, seed=123)
 
 def default_corpus():
     """The small cached stand-in corpus used by the probe chapters (``corpus.standin_corpus(n_clips=200,
-    seed=123)``), opened as a :class:`~neuralogram.store.PackedStore`.
+    seed=123)``), opened as a :class:`~neuralogram.data.store.PackedStore`.
 
     Set ``$NEURALOGRAM_PROBE_CORPUS`` to the path of another packed corpus (your AudioSet store, say) to
     estimate the random baseline's batch-norm statistics on it instead.
@@ -39,16 +39,16 @@ def default_corpus():
 
     env = os.environ.get("NEURALOGRAM_PROBE_CORPUS")
     if env:
-        from ..store import PackedStore
+        from ..data.store import PackedStore
 
         return PackedStore(env)
     try:
-        from .. import corpus as _corpus  # imported lazily: the generator needs the SoundFont / espeak-ng
+        from ..data.standin import corpus as _corpus  # imported lazily: the generator needs the SoundFont / espeak-ng
     except ImportError as err:
         raise ValueError("no corpus to estimate batch-norm statistics on: the stand-in generator "
                          f"(neuralogram.corpus) is unavailable ({err}); pass corpus= or set "
                          "$NEURALOGRAM_PROBE_CORPUS to a packed corpus") from None
-    from ..store import PackedStore
+    from ..data.store import PackedStore
 
     return PackedStore(_corpus.standin_corpus(**DEFAULT_CORPUS))
 
@@ -63,7 +63,7 @@ def _spec_batches(corpus, *, n_batches: int, batch_size: int, seed: int):
         for _ in range(n_batches):
             yield specs[torch.randint(0, specs.shape[0], (min(batch_size, specs.shape[0]),), generator=g)]
         return
-    from ..store import CropDataset, PackedStore
+    from ..data.store import CropDataset, PackedStore
 
     if isinstance(corpus, (str, Path)):
         corpus = PackedStore(corpus)

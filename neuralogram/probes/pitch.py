@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._cache import cached_arrays, model_key
-from ._common import down_up_chirp, embed_windows, resolve_model, spearman
+from .. import signals
+from ..checkpoints import resolve_model
+from .cache import cached_arrays, model_key
+from .common import embed_windows, spearman
 
 __all__ = ["PITCH_DEFAULTS", "pitch_run", "pitch_metrics", "pitch_probe", "pitch_compare", "peak_order"]
 
@@ -54,9 +56,11 @@ def pitch_run(model, info=None, *, duration: float = 120.0, f_high: float = 4000
                   hop=float(hop), layer=layer)
 
     def compute():
-        y, f = down_up_chirp(duration=duration, f_high=f_high, f_low=f_low, sr=model.config.sr)
-        N, times = embed_windows(y, model.config.sr, model, window=window, hop=hop, layer=layer, progress=progress)
-        return dict(N=N, times=times, freqs=f(times), down=times < duration / 2, **params)
+        y = signals.down_up_chirp(duration=duration, f_high=f_high, f_low=f_low, sr=model.config.sr)
+        N, times = embed_windows(y, model, sr=model.config.sr, window=window, hop=hop, layer=layer,
+                                 progress=progress)
+        freqs = signals.down_up_frequency(times, f_high=f_high, f_low=f_low, duration=duration)
+        return dict(N=N, times=times, freqs=freqs, down=times < duration / 2, **params)
 
     return cached_arrays("pitch", params, model_key(model, info), compute, cache=cache)
 

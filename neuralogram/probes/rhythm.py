@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_positive
-from ._cache import cached_arrays, model_key
-from ._common import embed_windows, impulse_train_sweep, resolve_model
+from .. import signals
+from ..audio import PAPER_SR, check_positive
+from ..checkpoints import resolve_model
+from .cache import cached_arrays, model_key
+from .common import embed_windows
 
 __all__ = ["RHYTHM_DEFAULTS", "PATTERNS", "rhythm_run", "regime_change", "rhythm_probe", "rhythm_compare",
            "beat_pattern", "pattern_run", "pattern_probe"]
@@ -45,10 +47,13 @@ def rhythm_run(model, info=None, *, duration: float = 300.0, period_start: float
                   window=float(window), hop=float(hop), layer=layer)
 
     def compute():
-        y, rate = impulse_train_sweep(duration=duration, period_start=period_start, period_end=period_end,
-                                      sr=model.config.sr)
-        N, times = embed_windows(y, model.config.sr, model, window=window, hop=hop, layer=layer, progress=progress)
-        return dict(N=N, times=times, rates=rate(times), **params)
+        y = signals.impulse_train_sweep(duration=duration, period_start=period_start, period_end=period_end,
+                                        sr=model.config.sr)
+        N, times = embed_windows(y, model, sr=model.config.sr, window=window, hop=hop, layer=layer,
+                                 progress=progress)
+        rates = 1.0 / signals.sweep_period(times, period_start=period_start, period_end=period_end,
+                                           duration=duration)
+        return dict(N=N, times=times, rates=rates, **params)
 
     return cached_arrays("rhythm", params, model_key(model, info), compute, cache=cache)
 
@@ -187,7 +192,7 @@ PATTERNS = {
 }
 
 
-def beat_pattern(pattern, *, rate: float = 4.0, duration: float = 12.0, sr: int = 8000, phase: float = 0.0):
+def beat_pattern(pattern, *, rate: float = 4.0, duration: float = 12.0, sr: int = PAPER_SR, phase: float = 0.0):
     """An impulse signal repeating a beat pattern at ``rate`` beats per second.
 
     Parameters
@@ -259,7 +264,7 @@ def pattern_run(model, info=None, *, patterns=None, rate: float = 3.7, duration:
             row = []
             for ph in (0.0, 0.5 / rate):
                 y = beat_pattern(nm, rate=rate, duration=duration, sr=model.config.sr, phase=ph)
-                N, _ = embed_windows(y, model.config.sr, model, window=window, hop=hop, layer=layer)
+                N, _ = embed_windows(y, model, sr=model.config.sr, window=window, hop=hop, layer=layer)
                 row.append(N.mean(1))
                 if ph == 0.0:
                     N0.append(N)

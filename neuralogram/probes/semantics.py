@@ -36,9 +36,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..audio import PAPER_SR
+from ..checkpoints import resolve_model
 from ..model import NeuralogramNet
-from ._cache import cached_arrays, model_key
-from ._common import resolve_model
+from .cache import cached_arrays, model_key
 
 __all__ = ["REPRESENTATIONS", "window_batch", "embed_words", "mfcc_features", "logmel_features", "silhouette",
            "knn_accuracy", "linear_probe", "word_speaker_metrics", "project", "word_features", "semantics_probe",
@@ -71,7 +72,7 @@ FEATURES_VERSION = 1    # features
 # Representations
 # ---------------------------------------------------------------------------------------------------------------
 def _check_wordset(wordset, min_clips: int = 1):
-    from ..speech_commands import WordSet
+    from ..data.speech_commands import WordSet
 
     if not isinstance(wordset, WordSet):
         raise ValueError(f"wordset must be a WordSet (speech_commands.synthetic_words or load_words), "
@@ -81,7 +82,7 @@ def _check_wordset(wordset, min_clips: int = 1):
     return wordset
 
 
-def window_batch(wordset, *, window: float = 2.0, sr: int = 8000) -> torch.Tensor:
+def window_batch(wordset, *, window: float = 2.0, sr: int = PAPER_SR) -> torch.Tensor:
     """The network's input for every clip: resampled to ``sr`` and centred in ``window`` seconds of zeros.
 
     Returns
@@ -90,10 +91,10 @@ def window_batch(wordset, *, window: float = 2.0, sr: int = 8000) -> torch.Tenso
 
     Book: ``book/11_semantics.ipynb``.
     """
-    from ..speech_commands import place_in_window
+    from ..data.speech_commands import place_in_window
 
     ws = _check_wordset(wordset)
-    return torch.from_numpy(place_in_window(ws.audio, ws.sr, window=window, target_sr=sr))
+    return torch.from_numpy(place_in_window(ws.audio, sr=ws.sr, window=window, target_sr=sr))
 
 
 @torch.no_grad()
@@ -439,7 +440,7 @@ def _random_twin_key(model, corpus, seed) -> str:
         src = os.environ.get("NEURALOGRAM_PROBE_CORPUS")
         if not src:
             try:
-                from .. import corpus as _corpus
+                from ..data.standin import corpus as _corpus
                 from .baseline import DEFAULT_CORPUS
 
                 src = _corpus.standin_path(**DEFAULT_CORPUS).name   # names the generator's parameters and code
@@ -486,7 +487,7 @@ def _resolve(wordset, representation, model, info, *, seed, corpus, layer, cache
     if representation not in REPRESENTATIONS:
         raise ValueError(f"representation must be one of {list(REPRESENTATIONS)}, got {representation!r}")
     if wordset is None:
-        from ..speech_commands import synthetic_words
+        from ..data.speech_commands import synthetic_words
 
         wordset = synthetic_words()
     wordset = _check_wordset(wordset, min_clips=4)      # the probe's metrics need a few clips per class
@@ -532,7 +533,7 @@ def semantics_probe(model=None, info=None, *, wordset=None, representation: str 
     info : dict, optional
         ``load_model``'s info (its ``hash`` keys the cache).
     wordset : WordSet, optional
-        Default: :func:`neuralogram.speech_commands.synthetic_words` (10 words x 30 espeak-ng voices).
+        Default: :func:`neuralogram.data.speech_commands.synthetic_words` (10 words x 30 espeak-ng voices).
     representation : str
         One of :data:`REPRESENTATIONS`.
     seed : int
@@ -586,7 +587,7 @@ def semantics_compare(model, info=None, *, wordset=None, representations=tuple(R
     Book: ``book/11_semantics.ipynb``.
     """
     if wordset is None:
-        from ..speech_commands import synthetic_words
+        from ..data.speech_commands import synthetic_words
 
         wordset = synthetic_words()
     if model is not None:

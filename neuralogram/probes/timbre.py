@@ -3,8 +3,8 @@
 The paper: "our trained architecture can produce categories much richer than the AudioSet label (eg, piano,
 drums, vocals, 'cello, pop song)"; it shows no number. This module makes the claim measurable on excerpts whose
 ground truth is known exactly because we render them ourselves: single instruments and 2- and 3-instrument
-mixtures of the SoundFont instruments of :mod:`neuralogram.soundfont`, with the AudioSet labels that
-:data:`neuralogram.corpus.SOURCES` gives each instrument (plus "Music").
+mixtures of the SoundFont instruments of :mod:`neuralogram.data.standin.soundfont`, with the AudioSet labels that
+:data:`neuralogram.data.standin.corpus.SOURCES` gives each instrument (plus "Music").
 
 Held-out excerpts
     Every excerpt is made from its own generator seeded by ``(TIMBRE_SEED_TAG, seed, n_sources, ...)``: a seed
@@ -44,9 +44,9 @@ from math import comb
 import numpy as np
 import torch
 
-from .._validate import check_positive, check_sr
-from ._cache import cached_arrays, model_key
-from ._common import resolve_model
+from ..audio import PAPER_SR, check_positive, check_sr
+from ..checkpoints import resolve_model
+from .cache import cached_arrays, model_key
 
 __all__ = ["TIMBRE_SEED_TAG", "TIMBRE_DEFAULTS", "instrument_classes", "excerpt_rng", "mix_excerpt", "timbre_set",
            "tag", "tag_set", "timbre_run", "default_threshold", "timbre_metrics", "topk_chance",
@@ -67,11 +67,12 @@ MIX_GAIN_DB = (-6.0, 0.0)
 
 
 def instrument_classes() -> dict:
-    """Instrument class -> its AudioSet labels (without "Music"), in :data:`neuralogram.soundfont.INSTRUMENTS` order.
+    """Instrument class -> its AudioSet labels (without "Music"), in the order of
+    :data:`neuralogram.data.standin.soundfont.INSTRUMENTS`.
 
     Book: ``book/10_timbre.ipynb``.
     """
-    from ..soundfont import INSTRUMENTS
+    from ..data.standin.soundfont import INSTRUMENTS
 
     return {k: tuple(v.labels) for k, v in INSTRUMENTS.items()}
 
@@ -89,17 +90,17 @@ def excerpt_rng(seed: int, n_sources: int, *index: int) -> np.random.Generator:
     return np.random.default_rng([TIMBRE_SEED_TAG, int(seed), int(n_sources), *map(int, index)])
 
 
-def mix_excerpt(instruments, rng, *, duration: float = 4.0, sr: int = 8000, gains_db=None):
+def mix_excerpt(instruments, rng, *, duration: float = 4.0, sr: int = PAPER_SR, gains_db=None):
     """Render one excerpt: a random part for each instrument, mixed, with its ground-truth labels.
 
-    Each part (:func:`neuralogram.soundfont.render_instrument`) is scaled to unit RMS, then by its gain (the first
-    source 0 dB, the others drawn from ``MIX_GAIN_DB`` unless ``gains_db`` is given); the sum is scaled to a peak
-    of ``PEAK`` (0.5).
+    Each part (:func:`neuralogram.data.standin.soundfont.render_instrument`) is scaled to unit RMS, then by its gain
+    (the first source 0 dB, the others drawn from ``MIX_GAIN_DB`` unless ``gains_db`` is given); the sum is scaled to
+    a peak of ``PEAK`` (0.5).
 
     Parameters
     ----------
     instruments : sequence of str
-        Distinct names from :data:`neuralogram.soundfont.INSTRUMENTS` (1 or more).
+        Distinct names from :data:`neuralogram.data.standin.soundfont.INSTRUMENTS` (1 or more).
     rng : np.random.Generator
         Draws the parts and the gains (:func:`excerpt_rng`).
     duration : float
@@ -118,7 +119,7 @@ def mix_excerpt(instruments, rng, *, duration: float = 4.0, sr: int = 8000, gain
 
     Book: ``book/10_timbre.ipynb``.
     """
-    from ..soundfont import render_instrument
+    from ..data.standin.soundfont import render_instrument
 
     classes = instrument_classes()
     instruments = list(instruments)
@@ -153,7 +154,7 @@ def mix_excerpt(instruments, rng, *, duration: float = 4.0, sr: int = 8000, gain
 
 def _code_hash() -> str:
     """Hash of what makes the excerpts: a change to the renderer or the mixer makes a new set."""
-    from .. import soundfont
+    from ..data.standin import soundfont
 
     h = hashlib.sha256()
     for obj in (soundfont, mix_excerpt, excerpt_rng, timbre_set):
@@ -163,7 +164,7 @@ def _code_hash() -> str:
 
 
 def timbre_set(n_per_class: int = 10, seed: int = 0, duration: float = 4.0, *, n_mixtures: int = 30,
-               sr: int = 8000, cache: bool = True, progress: bool = False) -> dict:
+               sr: int = PAPER_SR, cache: bool = True, progress: bool = False) -> dict:
     """The probe set: single-instrument excerpts of every instrument class plus 2- and 3-instrument mixtures.
 
     Singles: ``n_per_class`` excerpts of each of the 17 classes, excerpt ``i`` of class ``c`` made by
@@ -236,7 +237,7 @@ def timbre_set(n_per_class: int = 10, seed: int = 0, duration: float = 4.0, *, n
 def _label_names(model, info) -> list:
     names = (info or {}).get("label_names")
     if names is None:
-        from ..corpus import label_names
+        from ..data.standin.corpus import label_names
 
         names = label_names()
     names = list(names)
@@ -247,8 +248,7 @@ def _label_names(model, info) -> list:
 
 
 @torch.no_grad()
-def tag(model, info=None, audio=None, sr: int = 8000, top_k: int = 5, *, window: float = 2.0,
-        hop: float = 2.0) -> dict:
+def tag(y, model, *, sr: int, info=None, top_k: int = 5, window: float = 2.0, hop: float = 2.0) -> dict:
     """Tags of one excerpt: the output probabilities of every ``window``-second window, averaged.
 
     .. math::  \\bar p_c = \\frac{1}{T} \\sum_{k=1}^{T} \\sigma\\big(f(N[:, k])\\big)_c
@@ -259,13 +259,13 @@ def tag(model, info=None, audio=None, sr: int = 8000, top_k: int = 5, *, window:
 
     Parameters
     ----------
+    y : np.ndarray [shape=(n,) or (channels, n)]
+        The excerpt at ``sr`` Hz (a signal shorter than the window is zero-padded to one window).
     model : NeuralogramNet or str
+    sr : int
+        Sample rate of ``y`` in Hz.
     info : dict, optional
         ``load_model``'s info (its ``label_names``); default: the stand-in label space.
-    audio : np.ndarray [shape=(n,) or (channels, n)]
-        The excerpt at ``sr`` Hz (a signal shorter than the window is zero-padded to one window).
-    sr : int
-        Sample rate of ``audio`` in Hz.
     top_k : int
         How many tags to list.
     window, hop : float
@@ -280,7 +280,7 @@ def tag(model, info=None, audio=None, sr: int = 8000, top_k: int = 5, *, window:
     Examples
     --------
     >>> model, info = load_model("vgg19-e500-standin")                          # doctest: +SKIP
-    >>> tag(model, info, y, 8000)["top"][:2]                                     # doctest: +SKIP
+    >>> tag(y, model, sr=8000, info=info)["top"][:2]                             # doctest: +SKIP
     [('Music', 0.41), ('Violin, fiddle', 0.37)]
 
     Book: ``book/10_timbre.ipynb``.
@@ -288,11 +288,9 @@ def tag(model, info=None, audio=None, sr: int = 8000, top_k: int = 5, *, window:
     from ..transform import neuralogram
 
     model, info = resolve_model(model, info)
-    if audio is None:
-        raise ValueError("audio is required")
     top_k = check_positive(top_k, "top_k", integer=True)
     names = _label_names(model, info)
-    N, _ = neuralogram(audio, sr, model, window=window, hop=hop)
+    N, _ = neuralogram(y, model, sr=sr, window=window, hop=hop)
     emb = torch.from_numpy(N.T)
     p = model.output_activation(model.head(emb)).double().mean(0).numpy()
     order = np.argsort(-p, kind="stable")[:top_k]
@@ -301,15 +299,15 @@ def tag(model, info=None, audio=None, sr: int = 8000, top_k: int = 5, *, window:
 
 
 @torch.no_grad()
-def tag_set(model, audio, sr: int = 8000, *, window: float = 2.0, hop: float = 2.0, batch_size: int = 16,
+def tag_set(audio, model, *, sr: int, window: float = 2.0, hop: float = 2.0, batch_size: int = 16,
             progress: bool = False):
     """:func:`tag` for a batch of equally long excerpts, windows of all excerpts batched together.
 
     Parameters
     ----------
-    model : NeuralogramNet
     audio : np.ndarray [shape=(n, samples)]
         Excerpts at ``sr`` Hz, each at least ``window`` seconds long.
+    model : NeuralogramNet
     sr : int
     window, hop : float
         Seconds.
@@ -326,7 +324,8 @@ def tag_set(model, audio, sr: int = 8000, *, window: float = 2.0, hop: float = 2
     from tqdm.auto import tqdm
 
     from ..spectral import LinearSpectrogram
-    from ..transform import to_model_rate, window_starts
+    from ..audio import to_model_rate
+    from ..transform import window_starts
 
     model, _ = resolve_model(model)
     x = np.asarray(audio, dtype=np.float32)
@@ -338,7 +337,7 @@ def tag_set(model, audio, sr: int = 8000, *, window: float = 2.0, hop: float = 2
     window, hop = check_positive(window, "window"), check_positive(hop, "hop")
     cfg = model.config
     if sr != cfg.sr:
-        x = np.stack([to_model_rate(row, sr, target_sr=cfg.sr).numpy() for row in x])
+        x = np.stack([to_model_rate(row, sr=sr, target_sr=cfg.sr).numpy() for row in x])
     W = int(round(window * cfg.sr))
     if window > cfg.window_seconds + 1e-9:
         raise ValueError(f"window ({window} s) is longer than the model's context ({cfg.window_seconds} s)")
@@ -402,7 +401,7 @@ def timbre_run(model, info=None, *, n_per_class: int = 10, seed: int = 0, durati
     def compute():
         ts = timbre_set(n_per_class, seed, duration, n_mixtures=n_mixtures, cache=cache, progress=progress)
         rows = np.arange(len(ts["instruments"])) if subset == "all" else np.flatnonzero(ts["n_sources"] == 1)
-        P, E = tag_set(model, ts["audio"][rows], ts["sr"], window=window, hop=hop, progress=progress)
+        P, E = tag_set(ts["audio"][rows], model, sr=ts["sr"], window=window, hop=hop, progress=progress)
         return dict(probs=P, emb=E, rows=rows, label_names=names)
 
     return cached_arrays("timbre", params, model_key(model, info), compute, cache=cache)
@@ -594,7 +593,7 @@ def timbre_metrics(probs, label_names, instruments, *, classes: dict | None = No
 # ---------------------------------------------------------------------------------------------------------------
 # embedding-level comparison
 # ---------------------------------------------------------------------------------------------------------------
-def spectrogram_features(audio, sr: int = 8000) -> np.ndarray:
+def spectrogram_features(audio, *, sr: int) -> np.ndarray:
     """The input baseline: mean and standard deviation over time of each excerpt's log spectrogram.
 
     Parameters
@@ -616,7 +615,7 @@ def spectrogram_features(audio, sr: int = 8000) -> np.ndarray:
         raise ValueError(f"audio must be (n_excerpts, samples), got shape {x.shape}")
     out = []
     for row in x:  # one at a time: a 2-D input would be read as (channels, n) and averaged to mono
-        S = linear_spectrogram(row, sr).numpy()
+        S = linear_spectrogram(row, sr=sr).numpy()
         out.append(np.concatenate([S.mean(1), S.std(1)]))
     return np.stack(out).astype(np.float32)
 
@@ -757,6 +756,6 @@ def timbre_compare(names=None, *, threshold: float | None = None, corpus=None, s
         out["random"].append(r)
     ts = timbre_set(p["n_per_class"], p["seed"], p["duration"], n_mixtures=p["n_mixtures"], cache=cache)
     s = ts["y"] >= 0
-    F = spectrogram_features(ts["audio"][s], ts["sr"])
+    F = spectrogram_features(ts["audio"][s], sr=ts["sr"])
     out["spectrogram"] = {m: instrument_decoding(F, ts["y"][s], method=m)["accuracy"] for m in ("logreg", "centroid")}
     return out

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..audio import PAPER_SR
+
 __all__ = ["specshow", "waveshow", "matshow", "PITCH_CLASSES"]
 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -34,7 +36,7 @@ def _edges(centres: np.ndarray, log: bool = False) -> np.ndarray:
     return np.concatenate([[2 * c[0] - mid[0]], mid, [2 * c[-1] - mid[-1]]])
 
 
-def specshow(S, *, sr: int = 8000, hop_length: int = 80, n_fft: int | None = None, ax=None,
+def specshow(S, *, sr: int = PAPER_SR, hop_length: int = 80, n_fft: int | None = None, ax=None,
              y_axis: str = "linear", y_coords=None, x_coords=None, cmap: str = "magma", colorbar: bool = True,
              cbar_label: str | None = "log power", title: str | None = None, vmin=None, vmax=None):
     """Draw a spectrogram-like image with time (s) across and frequency (Hz) up.
@@ -189,7 +191,7 @@ def matshow(M, *, ax=None, title: str | None = None, x_coords=None, xlabel: str 
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Part III (transform): the neuralogram and the paper's Fig. 1 layout. Owned by the transform chapter (06).
+# Part III (transform): the neuralogram and the paper's Fig. 1 layout (chapter 6).
 # ---------------------------------------------------------------------------------------------------------------
 __all__ += ["neuralogram_show", "neuralogram_figure"]
 
@@ -246,7 +248,7 @@ def neuralogram_show(N, times, *, ax=None, order=None, n_active: int | None = No
     return im
 
 
-def neuralogram_figure(N, times, *, S=None, spec_times=None, sr: int = 8000, hop_length: int = 80, order=None,
+def neuralogram_figure(N, times, *, S=None, spec_times=None, sr: int = PAPER_SR, hop_length: int = 80, order=None,
                        n_active: int | None = None, title: str | None = None, fig=None, figsize=(10, 6.5),
                        height_ratios=(1, 1.3)):
     """The paper's Fig. 1 layout: spectrogram (top) above the neuralogram (bottom) on one time axis in seconds.

@@ -1,271 +1,18 @@
-"""ipywidgets front ends for the chapters.
+"""Widgets of Part IV (the probes): pitch, embedding size, rhythm, beat patterns, timbre, semantics.
 
-One shared helper, :func:`live_figure`, turns "sliders -> recompute -> replot (+ re-play the audio)" into a few
-lines; the chapter widgets below are built on it. Every widget draws once when it is created, so an executed
-notebook (and the rendered book) shows a figure even without a running kernel.
-
-Book: ``book/01_signals.ipynb`` (:func:`signal_explorer`), ``book/02_stft.ipynb`` (:func:`stft_explorer`),
-``book/03_linear_variants.ipynb`` (:func:`filterbank_explorer`).
+Book: ``book/07_pitch.ipynb``, ``book/08_embedding_size.ipynb``, ``book/09_rhythm.ipynb``,
+``book/10_timbre.ipynb``, ``book/11_semantics.ipynb``.
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 
-__all__ = ["live_figure", "signal_explorer", "stft_explorer", "filterbank_explorer"]
+from .. import signals
+from ..audio import PAPER_SR
+from ..checkpoints import DEFAULT_MODEL
+from .live import cached_model, live_figure, model_controls, slider
 
-
-def live_figure(controls: dict, compute: Callable, draw: Callable, *, audio: Callable | None = None,
-                figsize=(9, 4.5), title: str | None = None, autoplay: bool = True):
-    """Sliders -> recompute -> replot, and re-play the audio.
-
-    Parameters
-    ----------
-    controls : dict[str, ipywidgets.ValueWidget]
-        Keyword name -> widget; ``compute`` is called with ``{name: widget.value}``.
-    compute : callable
-        ``compute(**values) -> result`` (any object; raising ``ValueError`` shows the message instead of a plot).
-    draw : callable
-        ``draw(result, fig)`` draws into an empty matplotlib figure.
-    audio : callable, optional
-        ``audio(result) -> (y, sr)``: the sound to play under the figure.
-    figsize : tuple
-        Figure size in inches.
-    title : str, optional
-        A bold line above the controls.
-    autoplay : bool
-        Start playing after a change (never on the first draw, so opening a page is silent).
-
-    Returns
-    -------
-    ipywidgets.VBox
-        Controls, figure, audio player. ``.update()`` redraws; ``.last_result`` holds the latest result.
-
-    Book: ``book/01_signals.ipynb``.
-    """
-    import ipywidgets as W
-    import matplotlib.pyplot as plt
-    from IPython.display import Audio, display
-
-    if not controls:
-        raise ValueError("controls must name at least one widget")
-    fig_out, audio_out = W.Output(), W.Output()
-    header = [W.HTML(f"<b>{title}</b>")] if title else []
-    box = W.VBox([*header, W.HBox(list(controls.values()), layout=W.Layout(flex_flow="row wrap")),
-                  fig_out, audio_out])
-    box.last_result = None
-
-    def update(change=None):
-        values = {k: w.value for k, w in controls.items()}
-        with fig_out:
-            fig_out.clear_output(wait=True)
-            try:
-                result = compute(**values)
-            except ValueError as err:  # a parameter combination that makes no sense: say why
-                print(f"cannot draw: {err}")
-                return
-            box.last_result = result
-            fig = plt.figure(figsize=figsize)
-            draw(result, fig)
-            plt.show()
-        if audio is not None:
-            y, sr = audio(result)
-            with audio_out:
-                audio_out.clear_output(wait=True)
-                display(Audio(np.asarray(y, dtype=np.float32), rate=int(sr),
-                              autoplay=autoplay and change is not None))
-
-    for w in controls.values():
-        w.observe(update, names="value")
-    box.update = update
-    update()
-    return box
-
-
-def _slider(cls, value, lo, hi, step, desc, **kw):
-    import ipywidgets as W
-
-    return getattr(W, cls)(value=value, min=lo, max=hi, step=step, description=desc, continuous_update=False,
-                           style={"description_width": "initial"}, **kw)
-
-
-def signal_explorer(*, sr: int = 8000):
-    """Pick a probe signal of the paper, change its parameters, see its waveform and spectrogram, and hear it.
-
-    Signals: sine, linear chirp (either way), the down-up chirp (f_high -> f_low -> f_high), an impulse train and
-    its linear period sweep, white/pink/brown noise, all from :mod:`neuralogram.signals`.
-
-    Book: ``book/01_signals.ipynb``.
-    """
-    import ipywidgets as W
-
-    from . import signals as sg
-    from .plotting import specshow, waveshow
-    from .spectral import linear_spectrogram
-
-    controls = {
-        "kind": W.Dropdown(options=["sine", "chirp", "down-up chirp", "impulse train", "impulse sweep", "noise"],
-                           value="chirp", description="signal"),
-        "f1": _slider("FloatSlider", 200.0, 1.0, sr / 2, 1.0, "f start / f (Hz)"),
-        "f2": _slider("FloatSlider", 3800.0, 1.0, sr / 2, 1.0, "f end (Hz)"),
-        "period_ms": _slider("FloatLogSlider", 100.0, 0, 2.3, 0.01, "period (ms)"),
-        "duration": _slider("FloatSlider", 4.0, 0.5, 20.0, 0.5, "duration (s)"),
-        "color": W.Dropdown(options=["white", "pink", "brown"], value="pink", description="noise"),
-    }
-
-    def compute(kind, f1, f2, period_ms, duration, color):
-        if kind == "sine":
-            y = sg.sine(freq=f1, duration=duration, sr=sr)
-        elif kind == "chirp":
-            y = sg.linear_chirp(f_start=f1, f_end=f2, duration=duration, sr=sr)
-        elif kind == "down-up chirp":
-            y = sg.down_up_chirp(f_high=max(f1, f2), f_low=min(f1, f2), duration=duration, sr=sr)
-        elif kind == "impulse train":
-            y = sg.impulse_train(period=period_ms / 1e3, duration=duration, sr=sr, amplitude=0.8)
-        elif kind == "impulse sweep":
-            y = sg.impulse_train_sweep(period_start=period_ms / 1e3, period_end=0.001, duration=duration, sr=sr,
-                                       amplitude=0.8)
-        else:
-            y = sg.noise(duration=duration, sr=sr, color=color, amplitude=0.1)
-        return y, kind
-
-    def draw(result, fig):
-        y, kind = result
-        ax1, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 2]})
-        waveshow(y, sr=sr, ax=ax1, title=kind)
-        ax1.set_xlabel("")
-        specshow(linear_spectrogram(y, sr), sr=8000, hop_length=80, ax=ax2, colorbar=False)
-        fig.tight_layout()
-
-    return live_figure(controls, compute, draw, audio=lambda r: (r[0], sr), title="Probe signals",
-                       figsize=(9, 5))
-
-
-def stft_explorer(y=None, *, sr: int = 8000):
-    """Window length, hop and FFT size sliders on a signal (default: a 2 s chirp 100 -> 3900 Hz plus two clicks):
-    a long window sharpens frequency and blurs time, a short one the reverse.
-
-    Book: ``book/02_stft.ipynb``.
-    """
-    import ipywidgets as W
-
-    from . import signals as sg
-    from .plotting import specshow
-    from .spectral import get_window, log_power, stft
-
-    if y is None:
-        y = sg.linear_chirp(f_start=100, f_end=3900, duration=2.0, sr=sr, amplitude=0.4)
-        y = y + sg.sine(freq=1000, duration=2.0, sr=sr, amplitude=0.2)
-        y[[4000, 12000]] += 1.0  # two clicks: how sharp in time?
-    y = np.asarray(y, dtype=np.float32)
-    controls = {
-        "win_length": _slider("IntSlider", 240, 16, 2048, 8, "window (samples)"),
-        "hop_length": _slider("IntSlider", 80, 8, 512, 8, "hop (samples)"),
-        "n_fft_exp": _slider("IntSlider", 8, 4, 12, 1, "log2 n_fft"),
-        "window": W.Dropdown(options=["hann", "hamming", "blackman", "rectangular"], value="hann",
-                             description="window"),
-    }
-
-    def compute(win_length, hop_length, n_fft_exp, window):
-        n_fft = 2 ** n_fft_exp
-        if win_length > n_fft:
-            raise ValueError(f"the window ({win_length}) must fit in the FFT (n_fft = {n_fft}); raise log2 n_fft")
-        X = stft(y, n_fft=n_fft, win_length=win_length, hop_length=hop_length, window=window)
-        return log_power(X.abs().square()), get_window(window, win_length), n_fft, win_length, hop_length
-
-    def draw(result, fig):
-        S, w, n_fft, win, hop = result
-        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 4]})
-        ax1.plot(np.arange(win) / sr * 1e3, w.numpy())
-        ax1.set_xlabel("ms")
-        ax1.set_title(f"window: {1e3 * win / sr:.1f} ms")
-        specshow(S, sr=sr, hop_length=hop, n_fft=n_fft, ax=ax2, vmin=float(S.max()) - 14,
-                 title=f"{n_fft // 2 + 1} bins of {sr / n_fft:.1f} Hz, {S.shape[1]} frames every "
-                       f"{1e3 * hop / sr:.1f} ms")
-        fig.tight_layout()
-
-    return live_figure(controls, compute, draw, audio=lambda r: (y, sr), title="The time-frequency trade-off",
-                       figsize=(10, 3.8))
-
-
-def filterbank_explorer(y=None, *, sr: int = 8000):
-    """Change the number of mel bands or log-frequency bins per octave and see ``T`` and ``T X_spec`` update.
-
-    Book: ``book/03_linear_variants.ipynb``.
-    """
-    import ipywidgets as W
-
-    from . import signals as sg
-    from .plotting import matshow, specshow
-    from .spectral import (apply_filterbank, fft_frequencies, log_power, logfreq_filterbank, mel_filterbank,
-                           power_spectrogram)
-
-    if y is None:
-        y = sg.linear_chirp(f_start=60, f_end=3900, duration=3.0, sr=sr, amplitude=0.5)
-    P = power_spectrogram(y)
-    freqs = fft_frequencies(sr=sr, n_fft=256)
-    controls = {
-        "kind": W.Dropdown(options=["mel", "log-frequency"], value="mel", description="map"),
-        "n": _slider("IntSlider", 40, 4, 96, 1, "mel bands / bins per octave"),
-    }
-
-    def compute(kind, n):
-        if kind == "mel":
-            T, centres, y_axis = mel_filterbank(n_mels=n), None, "index"
-        else:
-            T, centres = logfreq_filterbank(bins_per_octave=max(1, min(n, 48)))
-            y_axis = "log"
-        return T, log_power(apply_filterbank(T, P)), centres, y_axis, kind
-
-    def draw(result, fig):
-        T, S, centres, y_axis, kind = result
-        ax1, ax2 = fig.subplots(1, 2)
-        matshow(T, ax=ax1, x_coords=freqs, xlabel="FFT bin frequency (Hz)", title=f"T ({kind}): {tuple(T.shape)}")
-        specshow(S, sr=sr, hop_length=80, ax=ax2, y_axis=y_axis, y_coords=centres, title="log(T X_spec)")
-        fig.tight_layout()
-
-    return live_figure(controls, compute, draw, title="Spectrogram variants are matrices", figsize=(10, 3.6))
-
-
-# =====================================================================================================================
-# Probe widgets (Part IV: pitch, embedding size, rhythm). Section owned by the probes engineer; appended, not merged.
-# Book: ``book/07_pitch.ipynb``, ``book/08_embedding_size.ipynb``, ``book/09_rhythm.ipynb``.
-# =====================================================================================================================
-__all__ += ["pitch_widget", "size_widget", "rhythm_widget", "pattern_widget"]
-
-_PROBE_MODELS: dict = {}
-
-
-def _probe_model(name: str, net: str = "trained"):
-    """A shipped model (loaded once) or its fair random twin (built once), with its info."""
-    key = (name, net)
-    if key not in _PROBE_MODELS:
-        from .checkpoints import load_model
-        from .probes.baseline import random_init_model
-
-        if (name, "trained") not in _PROBE_MODELS:
-            _PROBE_MODELS[name, "trained"] = load_model(name)
-        if net != "trained":
-            model = _PROBE_MODELS[name, "trained"][0]
-            _PROBE_MODELS[key] = (random_init_model(model, seed=0), None)
-    return _PROBE_MODELS[key]
-
-
-def _probe_model_controls(default: str = "vgg19-e500-standin"):
-    import ipywidgets as W
-
-    from .checkpoints import available_models
-
-    names = available_models()
-    if not names:
-        raise ValueError("no shipped models in data/models (see book/05_model.ipynb)")
-    model, _ = _probe_model(default if default in names else names[0])
-    return {
-        "name": W.Dropdown(options=names, value=default if default in names else names[0], description="model"),
-        "net": W.ToggleButtons(options=["trained", "random init"], value="trained", description="weights"),
-        "layer": W.Dropdown(options=model.conv_layer_names, value=model.conv_layer_names[-1], description="layer"),
-    }
+__all__ = ["pitch_widget", "size_widget", "rhythm_widget", "pattern_widget", "timbre_widget", "semantics_widget"]
 
 
 def _sorted_image(ax, N, times, order, title):
@@ -275,7 +22,7 @@ def _sorted_image(ax, N, times, order, title):
     ax.set(ylabel="dimension (sorted)", title=title)
 
 
-def pitch_widget(*, default_model: str = "vgg19-e500-standin"):
+def pitch_widget(*, default_model: str = DEFAULT_MODEL):
     """The chirp probe of ``book/07_pitch.ipynb`` with every parameter on a slider.
 
     Controls: model, trained / random-init weights, layer; chirp ``f_high``, ``f_low``, ``duration``; neuralogram
@@ -285,21 +32,21 @@ def pitch_widget(*, default_model: str = "vgg19-e500-standin"):
 
     Book: ``book/07_pitch.ipynb``.
     """
-    from .probes import pitch
+    from ..probes import pitch
 
-    controls = _probe_model_controls(default_model)
+    controls = model_controls(default_model)
     controls.update(
-        f_high=_slider("FloatSlider", 4000.0, 500.0, 4000.0, 50.0, "f_high (Hz)"),
-        f_low=_slider("FloatLogSlider", 1.0, 0, 2.7, 0.05, "f_low (Hz)"),
-        duration=_slider("FloatSlider", 20.0, 6.0, 60.0, 2.0, "duration (s)"),
-        window=_slider("FloatSlider", 2.0, 0.5, 2.0, 0.25, "window (s)"),
-        hop=_slider("FloatSlider", 0.5, 0.25, 2.0, 0.25, "hop (s)"),
-        active_threshold=_slider("FloatSlider", 0.1, 0.01, 0.5, 0.01, "active if peak >"),
-        on_level=_slider("FloatSlider", 0.5, 0.1, 0.9, 0.05, "on if >"),
+        f_high=slider("FloatSlider", 4000.0, 500.0, 4000.0, 50.0, "f_high (Hz)"),
+        f_low=slider("FloatLogSlider", 1.0, 0, 2.7, 0.05, "f_low (Hz)"),
+        duration=slider("FloatSlider", 20.0, 6.0, 60.0, 2.0, "duration (s)"),
+        window=slider("FloatSlider", 2.0, 0.5, 2.0, 0.25, "window (s)"),
+        hop=slider("FloatSlider", 0.5, 0.25, 2.0, 0.25, "hop (s)"),
+        active_threshold=slider("FloatSlider", 0.1, 0.01, 0.5, 0.01, "active if peak >"),
+        on_level=slider("FloatSlider", 0.5, 0.1, 0.9, 0.05, "on if >"),
     )
 
     def compute(name, net, layer, f_high, f_low, duration, window, hop, active_threshold, on_level):
-        model, info = _probe_model(name, net)
+        model, info = cached_model(name, net)
         if f_low >= f_high:
             raise ValueError(f"f_low ({f_low:.0f} Hz) must be below f_high ({f_high:.0f} Hz)")
         if window > duration / 2:
@@ -308,7 +55,7 @@ def pitch_widget(*, default_model: str = "vgg19-e500-standin"):
                               layer=None if layer == model.conv_layer_names[-1] else layer, cache=False)
         met = pitch.pitch_metrics(run["N"], run["freqs"], run["down"], active_threshold=active_threshold,
                                   on_level=on_level)
-        y, _ = pitch.down_up_chirp(duration=duration, f_high=f_high, f_low=f_low, sr=model.config.sr)
+        y = signals.down_up_chirp(duration=duration, f_high=f_high, f_low=f_low, sr=model.config.sr)
         return run, met, (y, model.config.sr), f"{name} ({net}), {layer}"
 
     def draw(result, fig):
@@ -338,27 +85,27 @@ def size_widget():
     """
     import ipywidgets as W
 
-    from .probes import pitch
-    from .probes.size import shipped_by_size
+    from ..probes import pitch
+    from ..probes.size import shipped_by_size
 
     sizes = shipped_by_size()
     if not sizes:
         raise ValueError("no shipped models in data/models (see book/05_model.ipynb)")
-    first, _ = _probe_model(sizes[0][1])
+    first, _ = cached_model(sizes[0][1])
     controls = {
         "net": W.ToggleButtons(options=["trained", "random init"], value="trained", description="weights"),
         "layer": W.Dropdown(options=first.conv_layer_names, value=first.conv_layer_names[-1], description="layer"),
-        "duration": _slider("FloatSlider", 20.0, 6.0, 60.0, 2.0, "duration (s)"),
-        "f_low": _slider("FloatLogSlider", 1.0, 0, 2.7, 0.05, "f_low (Hz)"),
-        "hop": _slider("FloatSlider", 0.5, 0.25, 2.0, 0.25, "hop (s)"),
+        "duration": slider("FloatSlider", 20.0, 6.0, 60.0, 2.0, "duration (s)"),
+        "f_low": slider("FloatLogSlider", 1.0, 0, 2.7, 0.05, "f_low (Hz)"),
+        "hop": slider("FloatSlider", 0.5, 0.25, 2.0, 0.25, "hop (s)"),
         "sweep": W.ToggleButtons(options=["up", "down"], value="up", description="sweep"),
-        "on_level": _slider("FloatSlider", 0.5, 0.1, 0.9, 0.05, "on if >"),
+        "on_level": slider("FloatSlider", 0.5, 0.1, 0.9, 0.05, "on if >"),
     }
 
     def compute(net, layer, duration, f_low, hop, sweep, on_level):
         out = []
         for E, name in sizes:
-            model, info = _probe_model(name, net)
+            model, info = cached_model(name, net)
             run = pitch.pitch_run(model, info, duration=duration, f_low=f_low, hop=hop, cache=False,
                                   layer=None if layer == model.conv_layer_names[-1] else layer)
             met = pitch.pitch_metrics(run["N"], run["freqs"], run["down"], on_level=on_level)
@@ -389,7 +136,7 @@ def size_widget():
                        figsize=(12, 4.5))
 
 
-def rhythm_widget(*, default_model: str = "vgg19-e500-standin"):
+def rhythm_widget(*, default_model: str = DEFAULT_MODEL):
     """The impulse-train sweep of ``book/09_rhythm.ipynb`` with every parameter on a slider.
 
     Controls: model, trained / random-init weights, layer; ``period_start``, ``period_end`` (ms), ``duration``;
@@ -399,26 +146,26 @@ def rhythm_widget(*, default_model: str = "vgg19-e500-standin"):
 
     Book: ``book/09_rhythm.ipynb``.
     """
-    from .probes import rhythm
-    from .probes.pitch import peak_order
+    from ..probes import rhythm
+    from ..probes.pitch import peak_order
 
-    controls = _probe_model_controls(default_model)
+    controls = model_controls(default_model)
     controls.update(
-        period_start=_slider("FloatLogSlider", 100.0, 1, 2.7, 0.05, "start period (ms)"),
-        period_end=_slider("FloatLogSlider", 1.0, 0, 1.7, 0.05, "end period (ms)"),
-        duration=_slider("FloatSlider", 30.0, 10.0, 120.0, 5.0, "duration (s)"),
-        window=_slider("FloatSlider", 2.0, 0.5, 2.0, 0.25, "window (s)"),
-        hop=_slider("FloatSlider", 0.5, 0.25, 2.0, 0.25, "hop (s)"),
+        period_start=slider("FloatLogSlider", 100.0, 1, 2.7, 0.05, "start period (ms)"),
+        period_end=slider("FloatLogSlider", 1.0, 0, 1.7, 0.05, "end period (ms)"),
+        duration=slider("FloatSlider", 30.0, 10.0, 120.0, 5.0, "duration (s)"),
+        window=slider("FloatSlider", 2.0, 0.5, 2.0, 0.25, "window (s)"),
+        hop=slider("FloatSlider", 0.5, 0.25, 2.0, 0.25, "hop (s)"),
     )
 
     def compute(name, net, layer, period_start, period_end, duration, window, hop):
-        model, info = _probe_model(name, net)
+        model, info = cached_model(name, net)
         run = rhythm.rhythm_run(model, info, duration=duration, period_start=period_start / 1e3,
                                 period_end=period_end / 1e3, window=window, hop=hop, cache=False,
                                 layer=None if layer == model.conv_layer_names[-1] else layer)
         rc = rhythm.regime_change(run["N"], run["rates"])
-        y, _ = rhythm.impulse_train_sweep(duration=duration, period_start=period_start / 1e3,
-                                          period_end=period_end / 1e3, sr=model.config.sr, amplitude=0.8)
+        y = signals.impulse_train_sweep(duration=duration, period_start=period_start / 1e3,
+                                        period_end=period_end / 1e3, sr=model.config.sr, amplitude=0.8)
         return run, rc, (y, model.config.sr), f"{name} ({net}), {layer}"
 
     def draw(result, fig):
@@ -446,7 +193,7 @@ def rhythm_widget(*, default_model: str = "vgg19-e500-standin"):
                        figsize=(12, 4.8), autoplay=False)
 
 
-def pattern_widget(*, default_model: str = "vgg19-e500-standin"):
+def pattern_widget(*, default_model: str = DEFAULT_MODEL):
     """Fixed rate, changed pattern or emphasis (``book/09_rhythm.ipynb``): two beat patterns side by side.
 
     Controls: model, trained / random-init weights, layer; pattern A and pattern B (from
@@ -458,17 +205,17 @@ def pattern_widget(*, default_model: str = "vgg19-e500-standin"):
     """
     import ipywidgets as W
 
-    from .probes import rhythm
-    from .probes._common import embed_windows
+    from ..probes import rhythm
+    from ..probes.common import embed_windows
 
-    controls = _probe_model_controls(default_model)
+    controls = model_controls(default_model)
     names = list(rhythm.PATTERNS)
     controls.update(
         a=W.Dropdown(options=names, value="isochronous", description="pattern A"),
         b=W.Dropdown(options=names, value="accent 1 of 4", description="pattern B"),
-        rate=_slider("FloatSlider", 3.7, 1.0, 12.0, 0.1, "beats/s"),
-        accent=_slider("FloatSlider", 0.3, 0.0, 1.0, 0.05, "unaccented level"),
-        duration=_slider("FloatSlider", 6.0, 3.0, 12.0, 1.0, "duration (s)"),
+        rate=slider("FloatSlider", 3.7, 1.0, 12.0, 0.1, "beats/s"),
+        accent=slider("FloatSlider", 0.3, 0.0, 1.0, 0.05, "unaccented level"),
+        duration=slider("FloatSlider", 6.0, 3.0, 12.0, 1.0, "duration (s)"),
     )
 
     def pattern(name, accent):
@@ -476,13 +223,13 @@ def pattern_widget(*, default_model: str = "vgg19-e500-standin"):
         return beats, [(on, accent if amp == 0.3 else amp) for on, amp in hits]
 
     def compute(name, net, layer, a, b, rate, accent, duration):
-        model, _ = _probe_model(name, net)
+        model, _ = cached_model(name, net)
         lay = None if layer == model.conv_layer_names[-1] else layer
         sr = model.config.sr
         ys, Ns = [], []
         for p in (a, b):
             y = rhythm.beat_pattern(pattern(p, accent), rate=rate, duration=duration, sr=sr)
-            N, times = embed_windows(y, sr, model, window=2.0, hop=0.25, layer=lay)
+            N, times = embed_windows(y, model, sr=sr, window=2.0, hop=0.25, layer=lay)
             ys.append(y)
             Ns.append(N)
         ma, mb = Ns[0].mean(1), Ns[1].mean(1)
@@ -507,143 +254,14 @@ def pattern_widget(*, default_model: str = "vgg19-e500-standin"):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Part III (transform): window/hop explorer and "the neuralogram of your own file". Owned by chapter 06.
+# Timbre (chapter 10): pick instruments, mix them, read the network's tags.
 # ---------------------------------------------------------------------------------------------------------------
-__all__ += ["neuralogram_explorer", "upload_widget", "neuralogram_of_upload"]
-
-
-def neuralogram_explorer(y, sr: int, model, *, max_seconds: float = 60.0, title: str | None = None):
-    """Window, hop, layer, exact/fast and sorting on controls; spectrogram above neuralogram (Fig. 1 layout).
-
-    Parameters
-    ----------
-    y : np.ndarray [shape=(n,) or (channels, n)]
-        Audio at ``sr`` Hz (only the first ``max_seconds`` are used, so a change redraws in a few seconds).
-    model : NeuralogramNet
-        E.g. ``neuralogram.load_model("vgg19-e500-standin")[0]``.
-
-    Book: ``book/06_neuralogram.ipynb``.
-    """
-    import ipywidgets as W
-
-    from ._validate import as_audio
-    from .plotting import neuralogram_figure
-    from .transform import neuralogram, sort_indices, spectrogram_overview
-
-    x = as_audio(y).numpy()
-    x = x[..., : int(max_seconds * sr)]
-    S, st = spectrogram_overview(x, sr)
-    controls = {
-        "window": _slider("FloatSlider", 2.0, 0.25, 2.0, 0.25, "window (s)"),
-        "hop": _slider("FloatSlider", 0.5, 0.1, 2.0, 0.05, "hop (s)"),
-        "layer": W.Dropdown(options=model.conv_layer_names, value=model.conv_layer_names[-1], description="layer"),
-        "mode": W.ToggleButtons(options=["exact", "fast"], value="exact", description="mode"),
-        "sort": W.Checkbox(value=False, description="sort by peak time"),
-    }
-
-    def compute(window, hop, layer, mode, sort):
-        N, times = neuralogram(x, sr, model, window=window, hop=hop, layer=layer, mode=mode)
-        order, n_active = sort_indices(N, return_n_active=True) if sort else (None, None)
-        return N, times, order, n_active, f"window {window:g} s, hop {hop:g} s, {layer}, {mode}: {N.shape[1]} frames"
-
-    def draw(result, fig):
-        N, times, order, n_active, label = result
-        neuralogram_figure(N, times, S=S, spec_times=st, order=order, n_active=n_active, title=label, fig=fig)
-
-    # The player gets what the network hears: mono at the model's rate (a 31 s CD-rate stereo player is a
-    # multi-megabyte output, which also made jupyter-book's executor wait out its whole cell timeout).
-    from .transform import to_model_rate
-
-    heard = to_model_rate(x, sr, target_sr=model.config.sr).numpy()
-    return live_figure(controls, compute, draw, audio=lambda r: (heard, model.config.sr), autoplay=False,
-                       figsize=(10, 6.5), title=title or "Neuralogram: context window and hop")
-
-
-def neuralogram_of_upload(name: str, content, model, *, mode: str = "auto", sort: bool = False, fig=None):
-    """The neuralogram figure of an uploaded file's bytes (the work behind :func:`upload_widget`).
-
-    ``mode="auto"`` uses the exact mode up to 2 minutes of audio and the fast mode beyond. Returns
-    ``(fig, summary line)``; raises ``ValueError`` with a reader-facing message for a file it cannot read.
-
-    Book: ``book/06_neuralogram.ipynb``.
-    """
-    import time
-
-    from .plotting import neuralogram_figure
-    from .transform import load_audio, neuralogram, sort_indices, spectrogram_overview
-
-    y, sr = load_audio(bytes(content), name=name)
-    duration = y.shape[-1] / sr
-    if mode == "auto":
-        mode = "exact" if duration <= 120 else "fast"
-    t0 = time.perf_counter()
-    N, times = neuralogram(y, sr, model, mode=mode, pad_end=True)
-    dt = time.perf_counter() - t0
-    S, st = spectrogram_overview(y, sr)
-    order, n_active = sort_indices(N, return_n_active=True) if sort else (None, None)
-    channels = 1 if y.ndim == 1 else y.shape[0]
-    line = (f"{name}: {duration:.1f} s, {sr} Hz, {channels} channel(s){' (averaged)' if channels > 1 else ''} -> "
-            f"neuralogram {N.shape[0]} x {N.shape[1]} ({mode} mode, {dt:.1f} s)")
-    fig = neuralogram_figure(N, times, S=S, spec_times=st, order=order, n_active=n_active, title=name, fig=fig)
-    return fig, line
-
-
-def upload_widget(model, *, sort: bool = False):
-    """Upload an audio file and see its spectrogram above its neuralogram; unreadable files get a clear message.
-
-    Reads whatever soundfile reads (WAV, FLAC, OGG, MP3, AIFF, ...), any rate, mono or stereo (averaged).
-
-    Book: ``book/06_neuralogram.ipynb``.
-    """
-    import ipywidgets as W
-    import matplotlib.pyplot as plt
-
-    up = W.FileUpload(accept="audio/*,.wav,.flac,.ogg,.mp3,.aiff", multiple=False, description="audio file")
-    sorter = W.Checkbox(value=sort, description="sort by peak time")
-    status, out = W.HTML("Choose an audio file (it stays on your machine)."), W.Output()
-    box = W.VBox([W.HBox([up, sorter]), status, out])
-    box.last_error = None
-
-    def files():
-        v = up.value
-        if isinstance(v, dict):  # ipywidgets 7: {name: {"content": ...}}
-            return [(k, f["content"]) for k, f in v.items()]
-        return [(f["name"], f["content"]) for f in v]  # ipywidgets 8: tuple of dicts
-
-    def update(change=None):
-        got = files()
-        if not got:
-            return
-        name, content = got[-1]
-        status.value = f"computing the neuralogram of <b>{name}</b> ..."
-        with out:
-            out.clear_output(wait=True)
-            try:
-                fig, line = neuralogram_of_upload(name, content, model, sort=sorter.value)
-            except ValueError as err:
-                box.last_error = str(err)
-                status.value = f"<span style='color:#b00'><b>Could not compute a neuralogram:</b> {err}</span>"
-                return
-            box.last_error = None
-            status.value = line
-            plt.show()
-
-    up.observe(update, names="value")
-    sorter.observe(update, names="value")
-    box.update = update
-    return box
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Timbre (Part IV, chapter 10): pick instruments, mix them, read the network's tags. Owned by the timbre probe.
-# ---------------------------------------------------------------------------------------------------------------
-__all__ += ["timbre_widget"]
 
 
 def _timbre_excerpt(instruments, seed: int, duration: float = 4.0):
     """A widget excerpt: the chosen instruments rendered from a generator of the timbre probe's seed space
     (index ``(99, class + 1, ...)``, never one of the probe set's)."""
-    from .probes import timbre
+    from ..probes import timbre
 
     classes = list(timbre.instrument_classes())
     rng = timbre.excerpt_rng(seed, len(instruments), 99, *[classes.index(n) + 1 for n in instruments])
@@ -664,10 +282,10 @@ def timbre_widget(*, default_model: str = "vgg19-e2000-standin"):
     """
     import ipywidgets as W
 
-    from .checkpoints import available_models
+    from ..checkpoints import available_models
+    from ..probes import timbre
+    from ..spectral import linear_spectrogram
     from .plotting import specshow
-    from .probes import timbre
-    from .spectral import linear_spectrogram
 
     names = available_models()
     if not names:
@@ -681,8 +299,8 @@ def timbre_widget(*, default_model: str = "vgg19-e2000-standin"):
         "first": drop("violin", "instrument 1", none=False),
         "second": drop("piano", "instrument 2"),
         "third": drop("none", "instrument 3"),
-        "seed": _slider("IntSlider", 0, 0, 99, 1, "seed"),
-        "threshold": _slider("FloatSlider", 0.5, 0.05, 0.95, 0.05, "named if p >"),
+        "seed": slider("IntSlider", 0, 0, 99, 1, "seed"),
+        "threshold": slider("FloatSlider", 0.5, 0.05, 0.95, 0.05, "named if p >"),
     }
 
     def compute(name, first, second, third, seed, threshold):
@@ -690,13 +308,13 @@ def timbre_widget(*, default_model: str = "vgg19-e2000-standin"):
         if len(set(chosen)) != len(chosen):
             raise ValueError(f"choose distinct instruments (got {chosen})")
         y, labels, gains = _timbre_excerpt(chosen, seed)
-        model, info = _probe_model(name)
-        r = timbre.tag(model, info, y, 8000, top_k=10)
+        model, info = cached_model(name)
+        r = timbre.tag(y, model, sr=PAPER_SR, info=info, top_k=10)
         return dict(y=y, labels=labels, gains=gains, tags=r, chosen=chosen, name=name, threshold=threshold)
 
     def draw(res, fig):
         ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-        specshow(linear_spectrogram(res["y"], 8000), sr=8000, hop_length=80, ax=ax1, colorbar=False,
+        specshow(linear_spectrogram(res["y"], sr=PAPER_SR), sr=PAPER_SR, ax=ax1, colorbar=False,
                  title=" + ".join(f"{n} ({g:+.0f} dB)" for n, g in zip(res["chosen"], res["gains"])))
         top = res["tags"]["top"][::-1]
         truth, thr = set(res["labels"]), res["threshold"]
@@ -707,17 +325,16 @@ def timbre_widget(*, default_model: str = "vgg19-e2000-standin"):
         ax2.set(xlim=(0, 1), xlabel="mean probability over the 2 s windows", title=f"tags of {res['name']}")
         fig.tight_layout()
 
-    return live_figure(controls, compute, draw, audio=lambda r: (r["y"], 8000),
+    return live_figure(controls, compute, draw, audio=lambda r: (r["y"], PAPER_SR),
                        title="Timbre: which instruments does the network name?", figsize=(11, 3.8), autoplay=False)
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Semantics (book/11_semantics.ipynb): maps of spoken words. Appended by chapter 11.
+# Semantics (chapter 11): maps of spoken words.
 # ---------------------------------------------------------------------------------------------------------------
-__all__ += ["semantics_widget"]
 
 
-def semantics_widget(wordset=None, *, default_model: str = "vgg19-e500-standin"):
+def semantics_widget(wordset=None, *, default_model: str = DEFAULT_MODEL):
     """Maps of spoken words: model, representation (trained, random-init, MFCC, log-mel), map (PCA, t-SNE, the
     linear probe's held-out word probabilities) and colour (word, speaker, speaker kind) on controls.
 
@@ -733,14 +350,14 @@ def semantics_widget(wordset=None, *, default_model: str = "vgg19-e500-standin")
     """
     import ipywidgets as W
 
-    from .checkpoints import available_models
-    from .probes import semantics as sem
+    from ..checkpoints import available_models
+    from ..probes import semantics as sem
 
     names = available_models()
     if not names:
         raise ValueError("no shipped models in data/models (see book/05_model.ipynb)")
     if wordset is None:
-        from .speech_commands import synthetic_words
+        from ..data.speech_commands import synthetic_words
 
         wordset = synthetic_words()
     controls = {
@@ -753,7 +370,7 @@ def semantics_widget(wordset=None, *, default_model: str = "vgg19-e500-standin")
     }
 
     def compute(name, representation, projection, colour_by):
-        model, info = _probe_model(name)
+        model, info = cached_model(name)
         r = sem.semantics_probe(model, info, wordset=wordset, representation=representation)
         return r, projection, colour_by
 

@@ -15,7 +15,6 @@ Book: ``book/04_data.ipynb``.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import inspect
 import multiprocessing
@@ -26,12 +25,14 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ... import audio
+from ...audio import PAPER_SR
+from ...cache import cache_dir, param_hash
+from ..store import Clip, write_store
 from . import soundfont, speech, synth
-from .cache import cache_dir, param_hash
-from .store import Clip, write_store
 
 __all__ = ["LABELS", "SOURCES", "label_names", "label_mids", "make_clip", "generate_standin", "standin_corpus",
-           "standin_path", "register_cli"]
+           "standin_path"]
 
 #: AudioSet display name -> machine id, for every label the stand-in uses (as in class_labels_indices.csv)
 LABELS = {
@@ -92,7 +93,7 @@ def _speech_source(rng, n, sr):
     return out, ("Speech", _SPEECH_LABELS[spk.kind]), {"speaker": spk.voice, "pitch": spk.pitch, "rate": spk.rate}
 
 
-def make_clip(seed: int, index: int, *, clip_seconds: float = 4.0, sr: int = 8000, max_sources: int = 3):
+def make_clip(seed: int, index: int, *, clip_seconds: float = 4.0, sr: int = PAPER_SR, max_sources: int = 3):
     """Generate clip ``index`` of the stand-in corpus with seed ``seed``.
 
     Returns
@@ -219,19 +220,26 @@ def generate_standin(path, *, n_clips: int = 4000, seed: int = 0, clip_seconds: 
     return write_store(path, clips(), label_mids=label_mids(), label_names=names, source="standin", params=params)
 
 
+def _code_source(obj) -> str:
+    """Source of a module or function without its import statements: where a module lives does not change the
+    audio it makes, so moving it does not change the hash."""
+    return "\n".join(line for line in inspect.getsource(obj).splitlines()
+                     if not line.lstrip().startswith(("import ", "from ")))
+
+
 def _code_hash() -> str:
-    """Hash of the generators' source: a changed generator never reuses a cached corpus."""
+    """Hash of the code that makes the audio: the generators, the mixer and the resampler they call (without
+    import statements). A changed generator never reuses a cached corpus."""
     h = hashlib.sha256()
-    for mod in (synth, soundfont, speech):
-        h.update(inspect.getsource(mod).encode())
-    h.update(inspect.getsource(make_clip).encode())
-    h.update(inspect.getsource(_speech_source).encode())
+    for obj in (synth, soundfont, speech, make_clip, _speech_source, audio._resample, audio._resample_stream,
+                audio._resample_kernel_margin):
+        h.update(_code_source(obj).encode())
     h.update(repr(sorted(LABELS.items())).encode() + repr(FAMILY_WEIGHTS).encode())
     return h.hexdigest()[:12]
 
 
 def standin_params(*, n_clips: int, seed: int, clip_seconds: float) -> dict:
-    return {"n_clips": int(n_clips), "seed": int(seed), "clip_seconds": float(clip_seconds), "sr": 8000,
+    return {"n_clips": int(n_clips), "seed": int(seed), "clip_seconds": float(clip_seconds), "sr": PAPER_SR,
             "generator": _code_hash()}
 
 
@@ -250,28 +258,3 @@ def standin_corpus(n_clips: int = 4000, seed: int = 0, clip_seconds: float = 4.0
     if not path.is_file():
         generate_standin(path, n_clips=n_clips, seed=seed, clip_seconds=clip_seconds, progress=progress)
     return path
-
-
-def _run(args) -> int:
-    if args.out:
-        path = generate_standin(args.out, n_clips=args.clips, seed=args.seed, clip_seconds=args.seconds)
-    else:
-        path = standin_corpus(args.clips, args.seed, args.seconds)
-    print(path)
-    return 0
-
-
-def register_cli(subparsers) -> None:
-    """Add ``standin`` to ``neuralogram data``: generate (or find in the cache) the stand-in corpus.
-
-    Book: ``book/04_data.ipynb``.
-    """
-    p = subparsers.add_parser("standin", help="generate the offline stand-in corpus",
-                              description="Generate the stand-in corpus (SoundFont instruments, espeak-ng speech, "
-                                          "synthesised classes in AudioSet's label space) and print its path.",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--clips", type=int, default=4000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--seconds", type=float, default=4.0, help="length of each clip")
-    p.add_argument("-o", "--out", default=None, help="write here instead of the cache")
-    p.set_defaults(func=_run)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...audio import PAPER_SR
+
 __all__ = ["Instrument", "INSTRUMENTS", "soundfont_path", "render_midi", "random_part", "render_instrument"]
 
 
@@ -210,12 +212,12 @@ def random_part(name: str, rng, *, duration: float, bpm: float | None = None):
     return pm
 
 
-def render_instrument(name: str, rng, *, duration: float, sr: int = 8000) -> np.ndarray:
+def render_instrument(name: str, rng, *, duration: float, sr: int = PAPER_SR) -> np.ndarray:
     """A random part of instrument class ``name`` rendered to mono float32 at ``sr`` Hz.
 
     Book: ``book/04_data.ipynb``.
     """
-    from .spectral import resample
+    from ...audio import resample
 
     pm = random_part(name, rng, duration=duration)
     y = render_midi(pm, sr=16000, duration=duration)

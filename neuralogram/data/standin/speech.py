@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...audio import PAPER_SR
+
 __all__ = ["Speaker", "SPEAKERS", "LANGUAGES", "WORDS", "speak", "random_sentence", "available"]
 
 ESPEAK_SR = 22050
@@ -135,7 +137,7 @@ def _library():
     return _lib
 
 
-def speak(text: str, speaker: Speaker = Speaker("en", "m3"), *, sr: int = 8000) -> np.ndarray:
+def speak(text: str, speaker: Speaker = Speaker("en", "m3"), *, sr: int = PAPER_SR) -> np.ndarray:
     """Synthesise ``text`` with ``speaker``; float32 audio in [-1, 1] at ``sr`` Hz.
 
     Parameters
@@ -167,7 +169,7 @@ def speak(text: str, speaker: Speaker = Speaker("en", "m3"), *, sr: int = 8000) 
         y = np.concatenate(_chunks) if _chunks else np.zeros(0, np.int16)
     y = y.astype(np.float32) / 32768.0
     if sr != ESPEAK_SR and y.size:
-        from .spectral import resample
+        from ...audio import resample
 
         y = resample(y, orig_sr=ESPEAK_SR, target_sr=sr).numpy()
     return y.astype(np.float32)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal as _sig
 
+from ...audio import PAPER_SR
+
 __all__ = ["SYNTH_CLASSES", "synthesize"]
 
 
@@ -318,7 +320,7 @@ SYNTH_CLASSES = {
 }
 
 
-def synthesize(name: str, *, duration: float, sr: int = 8000, seed: int = 0) -> np.ndarray:
+def synthesize(name: str, *, duration: float, sr: int = PAPER_SR, seed: int = 0) -> np.ndarray:
     """One example of a synthesised class, unit RMS.
 
     Parameters

@@ -1,0 +1,64 @@
+"""``neuralogram train``: train the paper's VGG on a packed corpus (:func:`neuralogram.train.train`).
+
+Book: ``book/05_model.ipynb``.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+__all__ = ["register"]
+
+
+def _resolve_corpus(args):
+    if args.corpus == "standin":
+        from ..data.standin.corpus import standin_corpus
+        return standin_corpus(n_clips=args.standin_clips, seed=args.standin_seed,
+                              clip_seconds=args.standin_seconds)
+    return args.corpus
+
+
+def _main(args) -> int:
+    import torch
+
+    from ..train import train
+
+    torch.set_num_threads(args.threads) if args.threads else None
+    command = "neuralogram " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if args.command is None else args.command
+    corpus = _resolve_corpus(args)
+    train(corpus, args.out, embedding_size=args.embedding_size, width=args.width, loss=args.loss,
+          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, resume=args.resume,
+          balanced=args.balanced, steps_per_epoch=args.steps_per_epoch, num_workers=args.workers,
+          device=args.device, export=args.export, command=command)
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add ``neuralogram train``.
+
+    Book: ``book/05_model.ipynb``.
+    """
+    p = subparsers.add_parser("train", help="train the VGG on a packed corpus",
+                              description="Train the paper's VGG on a packed corpus (AudioSet or the stand-in).")
+    p.add_argument("--corpus", required=True, help="path of a packed .h5 corpus, or 'standin' for the cached stand-in")
+    p.add_argument("--standin-clips", type=int, default=4000)
+    p.add_argument("--standin-seed", type=int, default=0)
+    p.add_argument("--standin-seconds", type=float, default=4.0)
+    p.add_argument("--out", required=True, help="run folder (last.pt, metrics.jsonl)")
+    p.add_argument("--embedding-size", type=int, default=500)
+    p.add_argument("--width", type=float, default=0.125)
+    p.add_argument("--loss", choices=["mse", "bce"], default="mse")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps-per-epoch", type=int, default=None)
+    p.add_argument("--balanced", action="store_true", help="class-balanced sampling")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
+    p.add_argument("--export", default=None, help="write the shipped model (and its card) here at the end")
+    p.add_argument("--command", default=None, help=argparse.SUPPRESS)
+    p.set_defaults(func=_main)

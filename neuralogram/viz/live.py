@@ -1,0 +1,142 @@
+"""What every widget shares: sliders -> recompute -> replot (+ re-play the audio), and the one model cache.
+
+Book: ``book/01_signals.ipynb`` (:func:`live_figure`) and every chapter with a widget.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..checkpoints import DEFAULT_MODEL
+
+__all__ = ["live_figure", "slider", "cached_model", "model_controls"]
+
+
+def live_figure(controls: dict, compute: Callable, draw: Callable, *, audio: Callable | None = None,
+                figsize=(9, 4.5), title: str | None = None, autoplay: bool = True):
+    """Sliders -> recompute -> replot, and re-play the audio.
+
+    Parameters
+    ----------
+    controls : dict[str, ipywidgets.ValueWidget]
+        Keyword name -> widget; ``compute`` is called with ``{name: widget.value}``.
+    compute : callable
+        ``compute(**values) -> result`` (any object; raising ``ValueError`` shows the message instead of a plot).
+    draw : callable
+        ``draw(result, fig)`` draws into an empty matplotlib figure.
+    audio : callable, optional
+        ``audio(result) -> (y, sr)``: the sound to play under the figure.
+    figsize : tuple
+        Figure size in inches.
+    title : str, optional
+        A bold line above the controls.
+    autoplay : bool
+        Start playing after a change (never on the first draw, so opening a page is silent).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Controls, figure, audio player. ``.update()`` redraws; ``.last_result`` holds the latest result.
+
+    Book: ``book/01_signals.ipynb``.
+    """
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+    from IPython.display import Audio, display
+
+    if not controls:
+        raise ValueError("controls must name at least one widget")
+    fig_out, audio_out = W.Output(), W.Output()
+    header = [W.HTML(f"<b>{title}</b>")] if title else []
+    box = W.VBox([*header, W.HBox(list(controls.values()), layout=W.Layout(flex_flow="row wrap")),
+                  fig_out, audio_out])
+    box.last_result = None
+
+    def update(change=None):
+        values = {k: w.value for k, w in controls.items()}
+        with fig_out:
+            fig_out.clear_output(wait=True)
+            try:
+                result = compute(**values)
+            except ValueError as err:  # a parameter combination that makes no sense: say why
+                print(f"cannot draw: {err}")
+                return
+            box.last_result = result
+            fig = plt.figure(figsize=figsize)
+            draw(result, fig)
+            plt.show()
+        if audio is not None:
+            y, sr = audio(result)
+            with audio_out:
+                audio_out.clear_output(wait=True)
+                display(Audio(np.asarray(y, dtype=np.float32), rate=int(sr),
+                              autoplay=autoplay and change is not None))
+
+    for w in controls.values():
+        w.observe(update, names="value")
+    box.update = update
+    update()
+    return box
+
+
+def slider(cls, value, lo, hi, step, desc, **kw):
+    import ipywidgets as W
+
+    return getattr(W, cls)(value=value, min=lo, max=hi, step=step, description=desc, continuous_update=False,
+                           style={"description_width": "initial"}, **kw)
+
+
+_MODELS: dict = {}
+
+
+def cached_model(name: str, net: str = "trained"):
+    """A shipped model (loaded once per session) or its fair random twin (built once), with its info.
+
+    The one model cache of the widgets: moving a slider never reloads a checkpoint.
+
+    Parameters
+    ----------
+    name : str
+        A shipped model (:func:`neuralogram.available_models`).
+    net : {"trained", "random init"}
+
+    Returns
+    -------
+    (NeuralogramNet, dict or None)
+
+    Book: ``book/07_pitch.ipynb``.
+    """
+    key = (name, net)
+    if key not in _MODELS:
+        from ..checkpoints import load_model
+        from ..probes.baseline import random_init_model
+
+        if (name, "trained") not in _MODELS:
+            _MODELS[name, "trained"] = load_model(name)
+        if net != "trained":
+            model = _MODELS[name, "trained"][0]
+            _MODELS[key] = (random_init_model(model, seed=0), None)
+    return _MODELS[key]
+
+
+def model_controls(default: str = DEFAULT_MODEL) -> dict:
+    """Model, trained / random-init weights and layer dropdowns, for the probe widgets.
+
+    Book: ``book/07_pitch.ipynb``.
+    """
+    import ipywidgets as W
+
+    from ..checkpoints import available_models
+
+    names = available_models()
+    if not names:
+        raise ValueError("no shipped models in data/models (see book/05_model.ipynb)")
+    model, _ = cached_model(default if default in names else names[0])
+    return {
+        "name": W.Dropdown(options=names, value=default if default in names else names[0], description="model"),
+        "net": W.ToggleButtons(options=["trained", "random init"], value="trained", description="weights"),
+        "layer": W.Dropdown(options=model.conv_layer_names, value=model.conv_layer_names[-1], description="layer"),
+    }
+
+

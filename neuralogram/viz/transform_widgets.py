@@ -1,0 +1,132 @@
+"""Widgets of Part III (the transform): window / hop / layer explorer, and the neuralogram of an uploaded file.
+
+Book: ``book/06_neuralogram.ipynb``.
+"""
+from __future__ import annotations
+
+from .live import live_figure, slider
+
+__all__ = ["neuralogram_explorer", "upload_widget", "neuralogram_of_upload"]
+
+
+def neuralogram_explorer(y, model, *, sr: int, max_seconds: float = 60.0, title: str | None = None):
+    """Window, hop, layer, exact/fast and sorting on controls; spectrogram above neuralogram (Fig. 1 layout).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,) or (channels, n)]
+        Audio at ``sr`` Hz (only the first ``max_seconds`` are used, so a change redraws in a few seconds).
+    model : NeuralogramNet
+        E.g. ``neuralogram.load_model("vgg19-e500-standin")[0]``.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    import ipywidgets as W
+
+    from ..audio import as_audio
+    from ..transform import neuralogram, sort_indices, spectrogram_overview
+    from .plotting import neuralogram_figure
+
+    x = as_audio(y).numpy()
+    x = x[..., : int(max_seconds * sr)]
+    S, st = spectrogram_overview(x, sr=sr)
+    controls = {
+        "window": slider("FloatSlider", 2.0, 0.25, 2.0, 0.25, "window (s)"),
+        "hop": slider("FloatSlider", 0.5, 0.1, 2.0, 0.05, "hop (s)"),
+        "layer": W.Dropdown(options=model.conv_layer_names, value=model.conv_layer_names[-1], description="layer"),
+        "mode": W.ToggleButtons(options=["exact", "fast"], value="exact", description="mode"),
+        "sort": W.Checkbox(value=False, description="sort by peak time"),
+    }
+
+    def compute(window, hop, layer, mode, sort):
+        N, times = neuralogram(x, model, sr=sr, window=window, hop=hop, layer=layer, mode=mode)
+        order, n_active = sort_indices(N, return_n_active=True) if sort else (None, None)
+        return N, times, order, n_active, f"window {window:g} s, hop {hop:g} s, {layer}, {mode}: {N.shape[1]} frames"
+
+    def draw(result, fig):
+        N, times, order, n_active, label = result
+        neuralogram_figure(N, times, S=S, spec_times=st, order=order, n_active=n_active, title=label, fig=fig)
+
+    # The player gets what the network hears: mono at the model's rate (a 31 s CD-rate stereo player is a
+    # multi-megabyte output, which also made jupyter-book's executor wait out its whole cell timeout).
+    from ..audio import to_model_rate
+
+    heard = to_model_rate(x, sr=sr, target_sr=model.config.sr).numpy()
+    return live_figure(controls, compute, draw, audio=lambda r: (heard, model.config.sr), autoplay=False,
+                       figsize=(10, 6.5), title=title or "Neuralogram: context window and hop")
+
+
+def neuralogram_of_upload(name: str, content, model, *, mode: str = "auto", sort: bool = False, fig=None):
+    """The neuralogram figure of an uploaded file's bytes (the work behind :func:`upload_widget`).
+
+    ``mode="auto"`` uses the exact mode up to 2 minutes of audio and the fast mode beyond. Returns
+    ``(fig, summary line)``; raises ``ValueError`` with a reader-facing message for a file it cannot read.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    import time
+
+    from ..audio import load_audio
+    from ..transform import neuralogram, sort_indices, spectrogram_overview
+    from .plotting import neuralogram_figure
+
+    y, sr = load_audio(bytes(content), name=name)
+    duration = y.shape[-1] / sr
+    if mode == "auto":
+        mode = "exact" if duration <= 120 else "fast"
+    t0 = time.perf_counter()
+    N, times = neuralogram(y, model, sr=sr, mode=mode, pad_end=True)
+    dt = time.perf_counter() - t0
+    S, st = spectrogram_overview(y, sr=sr)
+    order, n_active = sort_indices(N, return_n_active=True) if sort else (None, None)
+    channels = 1 if y.ndim == 1 else y.shape[0]
+    line = (f"{name}: {duration:.1f} s, {sr} Hz, {channels} channel(s){' (averaged)' if channels > 1 else ''} -> "
+            f"neuralogram {N.shape[0]} x {N.shape[1]} ({mode} mode, {dt:.1f} s)")
+    fig = neuralogram_figure(N, times, S=S, spec_times=st, order=order, n_active=n_active, title=name, fig=fig)
+    return fig, line
+
+
+def upload_widget(model, *, sort: bool = False):
+    """Upload an audio file and see its spectrogram above its neuralogram; unreadable files get a clear message.
+
+    Reads whatever soundfile reads (WAV, FLAC, OGG, MP3, AIFF, ...), any rate, mono or stereo (averaged).
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    up = W.FileUpload(accept="audio/*,.wav,.flac,.ogg,.mp3,.aiff", multiple=False, description="audio file")
+    sorter = W.Checkbox(value=sort, description="sort by peak time")
+    status, out = W.HTML("Choose an audio file (it stays on your machine)."), W.Output()
+    box = W.VBox([W.HBox([up, sorter]), status, out])
+    box.last_error = None
+
+    def files():
+        v = up.value
+        if isinstance(v, dict):  # ipywidgets 7: {name: {"content": ...}}
+            return [(k, f["content"]) for k, f in v.items()]
+        return [(f["name"], f["content"]) for f in v]  # ipywidgets 8: tuple of dicts
+
+    def update(change=None):
+        got = files()
+        if not got:
+            return
+        name, content = got[-1]
+        status.value = f"computing the neuralogram of <b>{name}</b> ..."
+        with out:
+            out.clear_output(wait=True)
+            try:
+                fig, line = neuralogram_of_upload(name, content, model, sort=sorter.value)
+            except ValueError as err:
+                box.last_error = str(err)
+                status.value = f"<span style='color:#b00'><b>Could not compute a neuralogram:</b> {err}</span>"
+                return
+            box.last_error = None
+            status.value = line
+            plt.show()
+
+    up.observe(update, names="value")
+    sorter.observe(update, names="value")
+    box.update = update
+    return box
