@@ -8,6 +8,7 @@ Book: ``book/05_model.ipynb``.
 """
 from __future__ import annotations
 
+import math
 import os
 import pickle
 from pathlib import Path
@@ -91,6 +92,15 @@ def _build(ckpt: dict, source: str) -> NeuralogramNet:
     return model.eval()
 
 
+def _temperature(ckpt: dict, source: str) -> float:
+    """The checkpoint's calibration temperature (1 when it has none); see :mod:`neuralogram.calibration`."""
+    cal = ckpt.get("calibration") or {}
+    t = cal.get("temperature", 1.0) if isinstance(cal, dict) else None
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t <= 0:
+        raise ValueError(f"{source}: calibration temperature must be a positive finite number, got {t!r}")
+    return float(t)
+
+
 def load_model(name_or_path, *, device: str | torch.device = "cpu"):
     """Load a shipped model by name (see :func:`available_models`) or any checkpoint file.
 
@@ -99,7 +109,8 @@ def load_model(name_or_path, *, device: str | torch.device = "cpu"):
     model : NeuralogramNet (in eval mode)
     info : dict
         ``name``, ``label_names``, ``label_mids``, ``config`` (dict), ``metrics``, ``train`` (how it was
-        made) and ``hash`` (of the weights, for cache keys).
+        made), ``calibration`` (the fitted temperature and ECE, or None; the model applies the temperature:
+        ``model.temperature``) and ``hash`` (of the weights, for cache keys).
 
     Book: ``book/05_model.ipynb``.
     """
@@ -110,7 +121,8 @@ def load_model(name_or_path, *, device: str | torch.device = "cpu"):
             raise ValueError(f"unknown model {name_or_path!r}; available: {available_models()}")
     ckpt = read_checkpoint(p)
     model = _build(ckpt, str(p)).to(device)
-    info = {k: ckpt.get(k) for k in ("label_names", "label_mids", "config", "metrics", "train")}
+    info = {k: ckpt.get(k) for k in ("label_names", "label_mids", "config", "metrics", "train", "calibration")}
+    model.temperature = _temperature(ckpt, str(p))
     info["name"] = p.stem
     info["path"] = str(p)
     info["hash"] = model_hash(model)
@@ -149,6 +161,7 @@ def model_hash(model: torch.nn.Module, length: int = 12) -> str:
 
 def export_model(ckpt: dict, path, *, half: bool = True) -> Path:
     """Write a shipped model: weights (float16 when ``half``, halving the file) and metadata, no optimizer."""
-    keep = {k: ckpt[k] for k in ("config", "label_names", "label_mids", "metrics", "train") if k in ckpt}
+    keep = {k: ckpt[k] for k in ("config", "label_names", "label_mids", "metrics", "train", "calibration",
+                                 "real_eval") if k in ckpt}
     sd = {k: (v.half() if half and v.is_floating_point() else v) for k, v in ckpt["state_dict"].items()}
     return save_checkpoint(path, {**keep, "state_dict": sd, "dtype": "float16" if half else "float32"})

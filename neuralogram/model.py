@@ -132,6 +132,9 @@ class NeuralogramNet(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
+        #: logits are divided by it before the output activation (temperature scaling, set from the checkpoint's
+        #: ``calibration`` by ``load_model``; 1 = the network's own outputs). ``forward`` returns raw logits.
+        self.temperature = 1.0
         layers = OrderedDict()
         layers["input_norm"] = nn.BatchNorm2d(1)
         cin, k = 1, 0
@@ -224,11 +227,15 @@ class NeuralogramNet(nn.Module):
         return self.head(self.embed(spec))
 
     def output_activation(self, logits: torch.Tensor) -> torch.Tensor:
+        """Probabilities from logits: softmax (MSE models) or sigmoid (BCE models) of ``logits / temperature``."""
+        if self.temperature != 1.0:
+            logits = logits / self.temperature
         return torch.softmax(logits, -1) if self.config.loss == "mse" else torch.sigmoid(logits)
 
     @torch.no_grad()
     def predict_proba(self, spec: torch.Tensor) -> torch.Tensor:
-        """Output probabilities (batch, n_classes): softmax (MSE models) or sigmoid (BCE models)."""
+        """Output probabilities (batch, n_classes): softmax (MSE models) or sigmoid (BCE models), calibrated by
+        :attr:`temperature` when the checkpoint has one (see :mod:`neuralogram.calibration`)."""
         was = self.training
         self.eval()
         try:

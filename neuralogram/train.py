@@ -101,7 +101,8 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
           epochs: int = 10, batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 0.0, seed: int = 0,
           resume: bool = False, balanced: bool = False, steps_per_epoch: int | None = None,
           num_workers: int = 0, device: str | None = None, export: str | None = None,
-          command: str | None = None, progress: bool = True, on_step=None) -> dict:
+          command: str | None = None, progress: bool = True, on_step=None, init_from: str | None = None,
+          train_from: str | None = None) -> dict:
     """Train a :class:`~neuralogram.model.NeuralogramNet` on a packed corpus.
 
     Parameters
@@ -126,6 +127,15 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
         After the last epoch, write a shipped model (float16 weights, no optimizer) and its model card there.
     on_step : callable, optional
         Called as ``on_step(epoch, step, loss)`` after every optimisation step (e.g. to draw a loss curve).
+    init_from : str, optional
+        Start from this checkpoint's weights (a shipped name or a path; fine-tuning) instead of a random
+        initialisation: every layer is copied, and the output layer's rows are matched by label name (labels
+        new to this corpus start from random rows, their bias at the old labels' mean). The config must agree
+        except ``n_classes``.
+    train_from : str, optional
+        Train only this trunk layer (e.g. ``"conv5_1"``), the layers after it and the head; the layers before
+        it are frozen (no gradients, batch-norm statistics fixed), which about halves the cost of a step when
+        fine-tuning with ``init_from``.
 
     Returns
     -------
@@ -146,9 +156,13 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
     torch.manual_seed(seed)
     config = ModelConfig(n_classes=store.n_classes, embedding_size=embedding_size, width=width, loss=loss)
     model = NeuralogramNet(config).to(device)
+    if train_from is not None and train_from not in model.trunk._modules:
+        raise ValueError(f"train_from must be a trunk layer {list(model.trunk._modules)}, got {train_from!r}")
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     start_epoch, history = 0, []
     ckpt_path = out_dir / "last.pt"
+    if init_from and not (resume and ckpt_path.is_file()):
+        _init_from(model, init_from, list(store.label_names))
     if resume and ckpt_path.is_file():
         ckpt = read_checkpoint(ckpt_path)
         if ckpt["config"] != config.to_dict():
@@ -160,6 +174,7 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
         opt.load_state_dict(ckpt["optimizer"])
         torch.set_rng_state(ckpt["rng_state"])
         start_epoch, history = int(ckpt["epoch"]) + 1, list(ckpt.get("history", []))
+    frozen = _freeze_before(model, train_from)
     if distributed:
         ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     else:
@@ -181,6 +196,8 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
                             drop_last=True)
         n_batches = len(loader) if steps_per_epoch is None else min(len(loader), steps_per_epoch)
         ddp.train()
+        for m in frozen:
+            m.eval()
         t0, total, seen = time.time(), 0.0, 0
         it = iter(loader)
         bar = range(n_batches)
@@ -225,7 +242,8 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
                 "epoch": epoch, "rng_state": torch.get_rng_state(), "history": history,
                 "label_names": list(store.label_names), "label_mids": list(store.label_mids),
                 "train": {"corpus": str(store.path.name), "corpus_params": store.params, "seed": seed,
-                          "lr": lr, "batch_size": batch_size, "world_size": world, "command": command}})
+                          "lr": lr, "batch_size": batch_size, "world_size": world, "command": command,
+                          "init_from": init_from and Path(str(init_from)).stem, "train_from": train_from}})
             if progress:
                 print(f"epoch {epoch + 1}/{epochs}: train loss {metrics['train_loss']:.4f}  eval loss "
                       f"{metrics['eval_loss']:.4f}  mAP {metrics['mAP']:.3f} (chance {metrics['chance_mAP']:.3f})  "
@@ -242,6 +260,48 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
     if distributed:
         dist.destroy_process_group()
     return metrics
+
+
+def _freeze_before(model: NeuralogramNet, layer: str | None) -> list:
+    """Freeze the trunk layers before ``layer`` (see ``train(train_from=...)``); return them."""
+    if layer is None:
+        return []
+    frozen = []
+    for name, mod in model.trunk.named_children():
+        if name == layer:
+            break
+        for p in mod.parameters():
+            p.requires_grad_(False)
+        frozen.append(mod)
+    return frozen
+
+
+def _init_from(model: NeuralogramNet, source, label_names: list[str]) -> None:
+    """Copy a checkpoint's weights into ``model`` (see ``train(init_from=...)``); output rows matched by label."""
+    from .checkpoints import models_dir
+
+    p = Path(str(source))
+    if not p.suffix and not p.exists():
+        p = models_dir() / f"{source}.pt"
+    ckpt = read_checkpoint(p)
+    theirs = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
+    cfg = {k: v for k, v in ckpt["config"].items() if k != "n_classes"}
+    if cfg != {k: v for k, v in model.config.to_dict().items() if k != "n_classes"}:
+        raise ValueError(f"init_from: {p} has config {ckpt['config']}, this run {model.config.to_dict()}")
+    old = {n: i for i, n in enumerate(ckpt["label_names"])}
+    rows = [(i, old[n]) for i, n in enumerate(label_names) if n in old]
+    new_state = {}
+    for k, v in model.state_dict().items():
+        if k.startswith("fc3."):
+            w = v.clone()
+            if k == "fc3.bias":
+                w[:] = theirs[k].mean()          # new labels start at the old labels' mean prior
+            for i, j in rows:
+                w[i] = theirs[k][j]
+            new_state[k] = w
+        else:
+            new_state[k] = theirs[k]
+    model.load_state_dict(new_state)
 
 
 _LOSS_WORDS = {"mse": "the paper's loss, softmax output + squared Euclidean distance to the multi-hot target",

@@ -49,6 +49,15 @@ def test_temperature_keeps_the_ranking_and_report_improves_ece():
     assert rep["nll_after"] < rep["nll_before"]
 
 
+def test_top_objective_calibrates_the_top_tag():
+    z, y = _multilabel(scale=3.0, seed=4)
+    T = fit_temperature(z, y, objective="top")
+    assert T == pytest.approx(3.0, rel=0.2)
+    assert expected_calibration_error(apply_temperature(z, T), y) < 0.03
+    with pytest.raises(ValueError):
+        fit_temperature(z, y, objective="best")
+
+
 def test_softmax_temperature():
     z = np.array([[2.0, 0.0, -1.0]])
     p = apply_temperature(z, 2.0, loss="mse")

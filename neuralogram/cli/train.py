@@ -12,6 +12,10 @@ __all__ = ["register"]
 
 
 def _resolve_corpus(args):
+    if args.corpus == "mixed":
+        from ..data.mixed import mixed_corpus
+        return mixed_corpus(standin_clips=args.standin_clips, standin_seed=args.standin_seed,
+                            standin_seconds=args.standin_seconds)
     if args.corpus == "standin":
         from ..data.standin.corpus import standin_corpus
         return standin_corpus(n_clips=args.standin_clips, seed=args.standin_seed,
@@ -30,7 +34,8 @@ def _main(args) -> int:
     train(corpus, args.out, embedding_size=args.embedding_size, width=args.width, loss=args.loss,
           epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, resume=args.resume,
           balanced=args.balanced, steps_per_epoch=args.steps_per_epoch, num_workers=args.workers,
-          device=args.device, export=args.export, command=command)
+          device=args.device, export=args.export, command=command, init_from=args.init_from,
+          train_from=args.train_from)
     return 0
 
 
@@ -41,7 +46,8 @@ def register(subparsers) -> None:
     """
     p = subparsers.add_parser("train", help="train the VGG on a packed corpus",
                               description="Train the paper's VGG on a packed corpus (AudioSet or the stand-in).")
-    p.add_argument("--corpus", required=True, help="path of a packed .h5 corpus, or 'standin' for the cached stand-in")
+    p.add_argument("--corpus", required=True, help="path of a packed .h5 corpus, 'standin' for the cached stand-in, or 'mixed' for "
+                   "the cached mixed corpus (neuralogram.data.mixed: stand-in + real recordings)")
     p.add_argument("--standin-clips", type=int, default=4000)
     p.add_argument("--standin-seed", type=int, default=0)
     p.add_argument("--standin-seconds", type=float, default=4.0)
@@ -59,6 +65,9 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
+    p.add_argument("--init-from", default=None, help="start from this checkpoint's weights (name or path); "
+                   "output rows are matched by label name")
+    p.add_argument("--train-from", default=None, help="freeze the trunk layers before this one (e.g. conv5_1)")
     p.add_argument("--export", default=None, help="write the shipped model (and its card) here at the end")
     p.add_argument("--command", default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=_main)
