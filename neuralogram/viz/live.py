@@ -4,6 +4,7 @@ Book: ``book/01_signals.ipynb`` (:func:`live_figure`) and every chapter with a w
 """
 from __future__ import annotations
 
+import io
 from typing import Callable
 
 import numpy as np
@@ -43,7 +44,7 @@ def live_figure(controls: dict, compute: Callable, draw: Callable, *, audio: Cal
     """
     import ipywidgets as W
     import matplotlib.pyplot as plt
-    from IPython.display import Audio, display
+    from IPython.display import Audio, Image
 
     if not controls:
         raise ValueError("controls must name at least one widget")
@@ -54,30 +55,43 @@ def live_figure(controls: dict, compute: Callable, draw: Callable, *, audio: Cal
     box.last_result = None
 
     def update(change=None):
+        # Outputs are set from the kernel (Output.outputs), never captured with `with out:`. A capture makes an
+        # executor that mimics the front end (nbclient, hence jupyter-book) send every captured output back to the
+        # kernel on the shell channel, and that send can swallow the wake-up for the cell's execute_reply: the
+        # build then sat idle until its cell timeout (tests/test_book_execution.py).
         values = {k: w.value for k, w in controls.items()}
-        with fig_out:
-            fig_out.clear_output(wait=True)
-            try:
-                result = compute(**values)
-            except ValueError as err:  # a parameter combination that makes no sense: say why
-                print(f"cannot draw: {err}")
-                return
-            box.last_result = result
-            fig = plt.figure(figsize=figsize)
+        try:
+            result = compute(**values)
+        except ValueError as err:  # a parameter combination that makes no sense: say why
+            fig_out.outputs = ({"output_type": "stream", "name": "stdout", "text": f"cannot draw: {err}\n"},)
+            return
+        box.last_result = result
+        fig = plt.figure(figsize=figsize)
+        try:
             draw(result, fig)
-            plt.show()
+            png = io.BytesIO()
+            fig.savefig(png, format="png", bbox_inches="tight")
+        finally:
+            plt.close(fig)
+        fig_out.outputs = (_display_output(Image(png.getvalue())),)
         if audio is not None:
             y, sr = audio(result)
-            with audio_out:
-                audio_out.clear_output(wait=True)
-                display(Audio(np.asarray(y, dtype=np.float32), rate=int(sr),
-                              autoplay=autoplay and change is not None))
+            audio_out.outputs = (_display_output(Audio(np.asarray(y, dtype=np.float32), rate=int(sr),
+                                                       autoplay=autoplay and change is not None)),)
 
     for w in controls.values():
         w.observe(update, names="value")
     box.update = update
     update()
     return box
+
+
+def _display_output(obj) -> dict:
+    """``obj`` as an Output widget's display_data entry (its MIME bundle: image/png, text/html, ...)."""
+    from IPython.core.formatters import DisplayFormatter
+
+    data, metadata = DisplayFormatter().format(obj)
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
 
 
 def slider(cls, value, lo, hi, step, desc, **kw):
