@@ -331,3 +331,151 @@ def test_download_with_a_corrupt_clip_is_refused(tmp_path, server, manifest):
     with pytest.raises(ValueError, match=f"refused and removed.*{victim.stem}"):
         real.fetch("esc50", dest=dest, url=f"{base}/esc.zip", progress=False)
     assert not [p for p in dest.iterdir() if p.name.startswith(("esc50-", ".esc50-"))] and not list(dest.glob("*.zip"))
+
+
+# ------------------------------------------------------------------------------------------------ real_world probe
+rw = pytest.importorskip("neuralogram.probes.real_world")
+
+
+def test_conditions_centre_pad_and_noise_floor():
+    sr = 8000
+    y = (0.2 * np.sin(2 * np.pi * 440 * np.arange(3000) / sr)).astype(np.float32)
+    x, w = rw.condition_audio(y, sr=sr, condition="as recorded")
+    assert np.array_equal(x, y) and w == pytest.approx(3000 / sr)
+    assert rw.condition_audio(y[:400], sr=sr, condition="as recorded")[1] == 0.16       # shortest window
+    assert rw.condition_audio(np.ones(20000, np.float32), sr=sr, condition="as recorded")[1] == 2.0
+    x, w = rw.condition_audio(y, sr=sr, condition="in 2 s of silence")
+    a = (16000 - 3000) // 2
+    assert w == 2.0 and x.size == 16000 and np.array_equal(x[a:a + 3000], y) and not x[:a].any() and not x[a + 3000:].any()
+    rms = np.sqrt(np.mean(y.astype(np.float64) ** 2))
+    for db in (-60, -30):
+        x, _ = rw.condition_audio(y, sr=sr, condition=f"floor {db} dB", name="7_theo_3")
+        floor = np.sqrt(np.mean(x[:a].astype(np.float64) ** 2))
+        assert 20 * np.log10(floor / rms) == pytest.approx(db, abs=0.3)
+        again, _ = rw.condition_audio(y, sr=sr, condition=f"floor {db} dB", name="7_theo_3")
+        other, _ = rw.condition_audio(y, sr=sr, condition=f"floor {db} dB", name="7_theo_4")
+        assert np.array_equal(x, again) and not np.array_equal(x, other)
+    with pytest.raises(ValueError, match="condition must be"):
+        rw.condition_audio(y, sr=sr, condition="loud")
+
+
+def test_fsdd_metrics_by_hand():
+    mids = ["/m/09x0r", "/m/05zppz", "/m/02zsn", "/m/04rlf"]          # Speech, Male, Female, Music
+    P = np.array([[0.9, 0.5, 0.1, 0.2],     # top Speech, male
+                  [0.2, 0.1, 0.6, 0.3],     # top Female (a speech class), not male
+                  [0.1, 0.3, 0.2, 0.8],     # top Music, male
+                  [0.1, 0.2, 0.1, 0.7]])    # top Music, male
+    m = rw.fsdd_metrics(P, mids, ["Speech", "Male", "Female", "Music"])
+    assert m["speech_rate"] == 0.5 and m["male_rate"] == 0.75 and m["speech_labels"] == 3
+    assert m["top_tags"][0] == ("Music", 0.5)
+    assert np.isnan(rw.fsdd_metrics(P[:, [0, 3]], ["/m/09x0r", "/m/04rlf"])["male_rate"])
+    assert rw.fsdd_metrics(P[:, [3]], ["/m/04rlf"])["speech_rate"] == 0.0   # a model without speech labels
+
+
+def test_esc50_metrics_by_hand():
+    dog, rooster, pig = (real.ESC50_AUDIOSET[t][3] for t in (0, 1, 2))
+    mids = [dog, rooster, "/m/04rlf", pig]                     # names 3 of the 50, plus Music
+    targets = [0, 0, 1, 2, 3]                                   # the cow (3) cannot be named
+    P = np.array([[0.9, 0.1, 0.2, 0.0],
+                  [0.3, 0.6, 0.9, 0.1],     # top tag Music; 50-way: rooster (wrong)
+                  [0.2, 0.7, 0.1, 0.1],
+                  [0.1, 0.2, 0.1, 0.4],
+                  [0.8, 0.1, 0.1, 0.1]])
+    m = rw.esc50_metrics(P, mids, targets)
+    assert m["in_labels"] == 3 and m["n_classes_evaluated"] == 4
+    assert m["top1"] == pytest.approx(3 / 5)                    # clips 0, 2, 3
+    assert m["top_tag"] == pytest.approx(3 / 5) and m["top5_tags"] == pytest.approx(4 / 5)
+    ap = m["per_class_ap"]
+    assert ap[3] == 0.0 and np.isnan(ap[10])                    # unnamed = miss; no clips = not scored
+    assert ap[2] == 1.0 and ap[1] == 1.0 and ap[0] == pytest.approx((1 + 2 / 3) / 2)
+    assert m["mAP"] == pytest.approx(np.mean([ap[0], 1, 1, 0]))
+    assert m["confusion"].sum() == 5 and m["confusion"][0, 1] == 1 and m["confusion"][3, 0] == 1
+    none = rw.esc50_metrics(P[:, [2]], ["/m/04rlf"], targets)   # a model that names no ESC-50 class
+    assert none["top1"] == 0 and none["mAP"] == 0 and none["confusion"].sum() == 0
+
+
+def test_calibration_summary_uses_the_package_ece():
+    from neuralogram.calibration import expected_calibration_error
+
+    rng = np.random.default_rng(0)
+    P = rng.uniform(size=(200, 5))
+    Y = rng.uniform(size=P.shape) < P                           # calibrated by construction
+    s = rw.calibration_summary(P, Y)
+    assert s["ece_all"] == expected_calibration_error(P, Y, kind="all") < 0.05
+    assert s["ece_top"] == expected_calibration_error(P, Y, kind="top")
+    assert s["diagram_all"]["count"].sum() == P.size and len(s["diagram_top"]["edges"]) == rw.N_BINS + 1
+
+
+@pytest.fixture
+def tiny_real(tmp_path, monkeypatch, manifest):
+    """Fake ESC-50 and FSDD folders found through NEURALOGRAM_DATA, and a tiny random network with an info."""
+    import torch
+
+    from neuralogram.model import ModelConfig, NeuralogramNet
+
+    write_fake_esc50(tmp_path / "data" / "esc50-subset")
+    write_fake_fsdd(tmp_path / "data" / "fsdd", takes=3)
+    monkeypatch.setenv("NEURALOGRAM_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("NEURALOGRAM_NO_SHARED", "1")
+    torch.manual_seed(0)
+    model = NeuralogramNet(ModelConfig(n_classes=5, embedding_size=16, width=0.0625, fc_size=16, loss="bce")).eval()
+    mids = [real.SPEECH[0], real.MALE_SPEECH[0], real.ESC50_AUDIOSET[0][3], "/m/a", "/m/b"]
+    info = dict(name="tiny", label_mids=mids, label_names=["Speech", "Male", "Dog", "Low", "Mid"], hash="tiny-0")
+    return model, info
+
+
+def test_window_logits_are_the_network_output(tiny_real):
+    import torch
+
+    from neuralogram.spectral import linear_spectrogram
+
+    model, _ = tiny_real
+    y = np.random.default_rng(1).standard_normal(16000).astype(np.float32) * 0.1
+    z = rw.window_logits(y, model, sr=8000)
+    with torch.no_grad():
+        ref = model(linear_spectrogram(y, sr=8000)[None, None]).numpy()
+    np.testing.assert_allclose(z, ref, atol=1e-5)
+    p = rw.tag_probs(z, loss="bce")
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-ref[0])), atol=1e-6)
+    np.testing.assert_allclose(rw.tag_probs(z, temperature=2.0), 1 / (1 + np.exp(-ref[0] / 2)), atol=1e-6)
+
+
+def test_clip_logits_are_cached_per_clip(tiny_real, monkeypatch):
+    model, info = tiny_real
+    clips = real.fsdd("test")
+    calls = []
+    real_compute = rw._compute_logits
+    monkeypatch.setattr(rw, "_compute_logits", lambda c, *a, **k: calls.append(len(c)) or real_compute(c, *a, **k))
+    first = rw.clip_logits(clips[:5], model, info, condition="floor -30 dB")
+    both = rw.clip_logits(clips[:8], model, info, condition="floor -30 dB")
+    assert calls == [5, 3], "the second call recomputed clips it had"
+    for a, b in zip(first, both):
+        np.testing.assert_array_equal(a, b)
+    # batched 2 s excerpts (window = hop = 2 s over the excerpts laid end to end) = one call per excerpt
+    fresh = rw.clip_logits(clips[:8], model, info, condition="floor -30 dB", cache=False)
+    for c, z in zip(clips[:8], fresh):
+        x, _ = rw.condition_audio(c.load(), sr=c.sr, condition="floor -30 dB", name=c.name)
+        np.testing.assert_allclose(z, rw.window_logits(x, model, sr=8000), atol=1e-5)
+    with pytest.raises(ValueError, match="needs the info"):
+        rw.clip_logits(clips[:2], model, None)
+
+
+def test_probe_end_to_end_on_fixtures(tiny_real, tiny_corpus):
+    from neuralogram.data.store import PackedStore
+
+    model, info = tiny_real
+    info = {**info, "calibration": {"temperature": 2.0}}
+    store = PackedStore(tiny_corpus)
+    r = rw.real_world_probe(model, info, standin=False)
+    assert set(r["fsdd"]) == set(rw.CONDITIONS) and r["temperature"] == 2.0 and not r["real_data"]
+    for m in r["fsdd"].values():
+        assert 0 <= m["speech_rate"] <= 1 and 0 <= m["male_rate"] <= 1 and m["n"] == 2 * 2 * 3
+    e = r["esc50"]
+    assert e["in_labels"] == 1 and 0 <= e["top1"] <= 1 and 0 <= e["mAP"] <= 1
+    assert set(r["calibration"]["real"]) == {"before", "after"}
+    st = rw.standin_logits(model, info, store=store)
+    assert st["logits"].shape == (len(store), 5) and st["targets"][:, 3:].sum() > 0
+    assert st["targets"][:, :3].sum() == 0                                   # labels mapped by id
+    rows = rw.summary_rows([r], rw.mfcc_baseline())
+    assert rows[0]["model"] == "tiny" and rows[-1]["labels"] == 50
+    assert rw.trained_on_real({"train": {"real_data": ["ESC-50"]}}) and not rw.trained_on_real({})
