@@ -38,6 +38,7 @@ Book: ``book/06_neuralogram.ipynb``.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from pathlib import Path
@@ -45,14 +46,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .audio import PAPER_SR, as_audio, check_positive, check_sr, to_model_rate
+from .audio import PAPER_SR, check_positive, check_sr, to_model_rate
 from .cache import atomic_path
 from .model import NeuralogramNet
 from .spectral import PAPER_HOP_LENGTH, PAPER_N_FFT, LinearSpectrogram
 
-__all__ = ["neuralogram", "window_starts", "window_times", "sort_indices", "apply_permutation",
-           "save_permutation", "load_permutation", "fast_vs_exact", "spectrogram_overview", "MIN_WINDOW_FRAMES",
-           "CONV5_STRIDE"]
+__all__ = ["neuralogram", "neuralogram_8k", "embed_segments", "window_starts", "window_times", "sort_indices",
+           "apply_permutation", "save_permutation", "load_permutation", "fast_vs_exact", "spectrogram_overview",
+           "MIN_WINDOW_FRAMES", "CONV5_STRIDE"]
 
 #: Time downsampling of the trunk at conv5 (four 2x2 pools): one feature column per 16 spectrogram frames.
 CONV5_STRIDE = 16
@@ -79,7 +80,14 @@ def _check_model(model):
     return cfg
 
 
-def _check_layer(model, layer):
+def check_layer(model, layer) -> str:
+    """The trunk layer whose globally pooled feature map is the embedding: ``None`` means the last conv layer
+    (``conv5_4``); any conv or pool layer of the trunk is accepted (not ``input_norm``, not the head).
+
+    The one layer check of the package (the transform, the probes and the widgets call it).
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
     if layer is None:
         return model.conv_layer_names[-1]
     names = [n for n in model.trunk._modules if n != "input_norm"]
@@ -88,9 +96,8 @@ def _check_layer(model, layer):
     return layer
 
 
-def _check_window_hop(window, hop, cfg):
+def _check_window(window, cfg) -> float:
     window = check_positive(window, "window (s)")
-    hop = check_positive(hop, "hop (s)")
     context = cfg.window_seconds
     if window > context + 1e-9:
         raise ValueError(f"window={window} s is longer than the model's context ({context:g} s, the length it was "
@@ -99,6 +106,12 @@ def _check_window_hop(window, hop, cfg):
     if window < min_window - 1e-9:
         raise ValueError(f"window={window} s is shorter than {min_window:g} s ({MIN_WINDOW_FRAMES} spectrogram "
                          f"frames, one time step of the last conv block)")
+    return window
+
+
+def _check_window_hop(window, hop, cfg):
+    window = _check_window(window, cfg)
+    hop = check_positive(hop, "hop (s)")
     if round(hop * cfg.sr) < 1:
         raise ValueError(f"hop={hop} s is shorter than one sample at {cfg.sr} Hz")
     return window, hop
@@ -187,16 +200,84 @@ def _spec_frames(x: torch.Tensor, f0: int, f1: int, spec: LinearSpectrogram) -> 
     return torch.log(X.abs().square() + spec.log_floor)[:, :f1 - f0]
 
 
+@contextlib.contextmanager
+def _eval_on(model, device):
+    """Run ``model`` in eval mode on ``device`` (default: where it is); restore its training flag afterwards."""
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.to(device).eval()
+    try:
+        yield device
+    finally:
+        model.train(was_training)
+
+
+def _as_8k(y8k) -> torch.Tensor:
+    """A 1-D float32 tensor view of audio already at the model's rate (validated by the entry point)."""
+    x = y8k if isinstance(y8k, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(y8k, dtype=np.float32))
+    if x.ndim != 1 or x.numel() == 0:
+        raise ValueError(f"y8k must be non-empty mono audio at the model's rate, shape (n,), got {tuple(x.shape)}; "
+                         "use neuralogram.audio.to_model_rate")
+    return x.to(torch.float32)
+
+
+def embed_segments(y8k, starts, model, *, window: float | None = None, layer: str | None = None,
+                   batch_size: int = 16, device=None, progress: bool = False) -> np.ndarray:
+    """The embedding of each window ``y8k[s : s + W]``, ``s`` in ``starts``: the one embedding loop of the package.
+
+    Each window's spectrogram (:class:`~neuralogram.spectral.LinearSpectrogram`) goes through the trunk and the
+    feature map of ``layer`` is averaged over frequency and time (:meth:`NeuralogramNet.embed`), ``batch_size``
+    windows per forward pass. :func:`neuralogram` (exact mode), the probes, tagging and the widgets all call it.
+
+    Parameters
+    ----------
+    y8k : np.ndarray or torch.Tensor [shape=(n,)]
+        Mono audio at the model's rate (8 kHz), already validated (:func:`neuralogram.audio.to_model_rate`).
+    starts : array-like of int [shape=(T,)]
+        First sample of each window. A window may lie partly (or wholly) outside the signal: zeros there.
+    model : NeuralogramNet
+        Put in eval mode (and on ``device``) for the call; its training flag is restored.
+    window : float, optional
+        Window length in seconds (default: the model's context, 2 s); ``W = round(window * 8000)`` samples.
+    layer : str, optional
+        Trunk layer (:func:`check_layer`; default ``conv5_4``).
+    batch_size : int
+        Windows per forward pass.
+    device : str or torch.device, optional
+        Default: the model's device.
+    progress : bool
+        Show a tqdm bar.
+
+    Returns
+    -------
+    np.ndarray [shape=(C, T)], float32
+        Column ``k`` is the embedding of the window starting at ``starts[k]``.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    cfg = _check_model(model)
+    x = _as_8k(y8k)
+    W = int(round(cfg.window_seconds * cfg.sr if window is None else _check_window(window, cfg) * cfg.sr))
+    starts = np.asarray(starts)
+    if starts.ndim != 1 or starts.size == 0 or not np.issubdtype(starts.dtype, np.integer):
+        raise ValueError(f"starts must be a non-empty 1-D array of sample indices, got shape {starts.shape} "
+                         f"dtype {starts.dtype}")
+    layer = check_layer(model, layer)
+    batch_size = check_positive(batch_size, "batch_size", integer=True)
+    with _eval_on(model, device) as dev:
+        return _exact(x, starts, W, model, layer, batch_size, dev, progress)
+
+
 @torch.inference_mode()
 def _exact(x, starts, W, model, layer, batch_size, device, progress):
     from tqdm.auto import tqdm
 
     spec = LinearSpectrogram(hop_length=model.config.hop_length).to(device)
     out = None
-    for b0 in tqdm(range(0, len(starts), batch_size), disable=not progress, desc="neuralogram (exact)",
+    for b0 in tqdm(range(0, len(starts), batch_size), disable=not progress, desc="embedding windows",
                    leave=False):
         seg = _segments(x, starts[b0:b0 + batch_size], W).to(device)
-        e = model.pool(model.features(spec(seg).unsqueeze(1), layer)).float().cpu()
+        e = model.embed(spec(seg).unsqueeze(1), layer).float().cpu()
         if out is None:
             out = torch.empty(e.shape[1], len(starts), dtype=torch.float32)
         out[:, b0:b0 + len(e)] = e.T
@@ -299,29 +380,53 @@ def neuralogram(y, model, *, sr: int, window: float = 2.0, hop: float = 0.5, lay
     """
     cfg = _check_model(model)
     sr = check_sr(sr)
-    x = as_audio(y)  # validate before any work (empty, NaN/Inf, rank)
+    _check_args(model, window, hop, layer, mode, batch_size)  # cheap checks before the resampling
+    x = to_model_rate(y, sr=sr, target_sr=cfg.sr, progress=progress)  # the one validation of the audio
+    return neuralogram_8k(x, model, window=window, hop=hop, layer=layer, mode=mode, batch_size=batch_size,
+                          device=device, pad_end=pad_end, progress=progress)
+
+
+def _check_args(model, window, hop, layer, mode, batch_size):
+    cfg = _check_model(model)
     window, hop = _check_window_hop(window, hop, cfg)
-    layer = _check_layer(model, layer)
+    layer = check_layer(model, layer)
     if mode not in ("exact", "fast"):
         raise ValueError(f"mode must be 'exact' or 'fast', got {mode!r}")
-    batch_size = check_positive(batch_size, "batch_size", integer=True)
-    x = to_model_rate(x, sr=sr, target_sr=cfg.sr, progress=progress)
+    return cfg, window, hop, layer, check_positive(batch_size, "batch_size", integer=True)
+
+
+def neuralogram_8k(y8k, model, *, window: float = 2.0, hop: float = 0.5, layer: str | None = None,
+                   mode: str = "exact", batch_size: int = 16, device=None, pad_end: bool = False,
+                   progress: bool = False):
+    """:func:`neuralogram` of audio already at the model's rate: what it runs after resampling.
+
+    Entry points that resolve their audio once (the CLI reading a file with
+    :func:`neuralogram.audio.read_model_rate`, a widget that resamples its signal once and recomputes on every
+    slider move) call this with the 8 kHz mono signal; the parameters and results are those of
+    :func:`neuralogram`.
+
+    Parameters
+    ----------
+    y8k : np.ndarray or torch.Tensor [shape=(n,)]
+        Mono audio at the model's rate (:func:`neuralogram.audio.to_model_rate`).
+
+    Returns
+    -------
+    N : np.ndarray [shape=(C, T)], float32
+    times : np.ndarray [shape=(T,)], float64
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    cfg, window, hop, layer, batch_size = _check_args(model, window, hop, layer, mode, batch_size)
+    x = _as_8k(y8k)
     W = int(round(window * cfg.sr))
     starts = window_starts(x.numel(), sr=cfg.sr, window=window, hop=hop, pad_end=pad_end)
-    if device is None:
-        device = next(model.parameters()).device
-    device = torch.device(device)
-    was_training = model.training
-    model.to(device).eval()
-    try:
+    with _eval_on(model, device) as dev:
         if mode == "exact":
-            N = _exact(x, starts, W, model, layer, batch_size, device, progress)
+            N = _exact(x, starts, W, model, layer, batch_size, dev, progress)
         else:
-            N = _fast(x, starts, W, model, layer, device, progress)
-    finally:
-        model.train(was_training)
-    times = (starts + W / 2) / cfg.sr
-    return N, times
+            N = _fast(x, starts, W, model, layer, dev, progress)
+    return N, (starts + W / 2) / cfg.sr
 
 
 def fast_vs_exact(N_exact: np.ndarray, N_fast: np.ndarray) -> dict:
@@ -347,15 +452,17 @@ def fast_vs_exact(N_exact: np.ndarray, N_fast: np.ndarray) -> dict:
             "max_abs": float(np.abs(B - A).max())}
 
 
-def spectrogram_overview(y, *, sr: int, max_frames: int = 3000, chunk_frames: int = 20000):
+def spectrogram_overview(y8k, *, max_frames: int = 3000, chunk_frames: int = 20000):
     """The paper's log spectrogram of a signal of any length, averaged in time to at most ``max_frames`` columns.
 
-    Computed per chunk (bounded memory). Returns ``(S (129, frames), times (frames,) s)``, ``times`` being the
-    centre of each averaged group of 10 ms frames. For 30 s and ``max_frames >= 3000``: the plain 129 x 3000.
+    ``y8k`` is mono audio at the model's rate (:func:`neuralogram.audio.to_model_rate`), as for
+    :func:`neuralogram_8k`. Computed per chunk (bounded memory). Returns ``(S (129, frames), times (frames,) s)``,
+    ``times`` being the centre of each averaged group of 10 ms frames. For 30 s and ``max_frames >= 3000``: the
+    plain 129 x 3000.
 
     Book: ``book/06_neuralogram.ipynb``.
     """
-    x = to_model_rate(y, sr=sr)
+    x = _as_8k(y8k)
     spec = LinearSpectrogram()
     n_fr = x.numel() // spec.hop_length
     if n_fr < 1:

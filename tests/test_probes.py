@@ -3,10 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from neuralogram.model import ModelConfig, NeuralogramNet
 from neuralogram import signals
+from neuralogram.model import ModelConfig, NeuralogramNet
 from neuralogram.probes import cache as _cache
-from neuralogram.probes.common import embed_windows
 from neuralogram.probes.baseline import random_init_model, reestimate_batchnorm
 from neuralogram.probes.pitch import peak_order, pitch_metrics, pitch_probe, pitch_run
 from neuralogram.probes.rhythm import PATTERNS, beat_pattern, pattern_probe, regime_change, rhythm_probe
@@ -210,8 +209,6 @@ def test_probes_end_to_end_and_cache(specs, monkeypatch):
     assert out["n_dims"] == 16 and out["layer"] == "conv5_4"
     with pytest.raises(ValueError, match="layer"):
         pitch_run(model, None, duration=12.0, hop=1.0, layer="fc1")
-    with pytest.raises(ValueError, match="shorter than the window"):
-        embed_windows(np.zeros(8000, np.float32), model, sr=8000)
 
 
 def test_rhythm_and_pattern_probe_tiny(specs):

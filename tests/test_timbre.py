@@ -5,6 +5,7 @@ import torch
 
 from neuralogram.data.standin.corpus import SOURCES, label_names
 from neuralogram.model import ModelConfig, NeuralogramNet
+from neuralogram import tagging
 from neuralogram.probes import cache as _cache, timbre
 
 TINY = dict(n_classes=48, embedding_size=16, width=0.03125)
@@ -196,10 +197,10 @@ def test_timbre_set_shapes_truth_and_cache(small_set):
 # ------------------------------------------------------------------ tags
 def test_tag_equals_tag_set_and_sums_to_one(tiny, small_set):
     x = small_set["audio"][:3]
-    P, E = timbre.tag_set(x, tiny, sr=8000)
+    P, E = tagging.tag_set(x, tiny, sr=8000)
     assert P.shape == (3, 48) and E.shape == (3, 16)
     np.testing.assert_allclose(P.sum(1), 1, atol=1e-5)
-    r = timbre.tag(x[1], tiny, sr=8000, top_k=4)
+    r = tagging.tag(x[1], tiny, sr=8000, top_k=4)
     np.testing.assert_allclose(r["probs"], P[1], atol=1e-6)
     np.testing.assert_allclose(r["embedding"], E[1], rtol=1e-5, atol=1e-7)
     assert r["labels"] == label_names() and len(r["top"]) == 4 and r["n_windows"] == 1
@@ -207,33 +208,33 @@ def test_tag_equals_tag_set_and_sums_to_one(tiny, small_set):
     assert ps == sorted(ps, reverse=True) and ps[0] == pytest.approx(r["probs"].max())
     # a 4 s excerpt: windows start at 0 and 2 s (default), or at 0, 1 and 2 s
     y = np.concatenate([x[0], x[1]])
-    assert timbre.tag(y, tiny, sr=8000)["n_windows"] == 2
-    assert timbre.tag(y, tiny, sr=8000, hop=1.0)["n_windows"] == 3
+    assert tagging.tag(y, tiny, sr=8000)["n_windows"] == 2
+    assert tagging.tag(y, tiny, sr=8000, hop=1.0)["n_windows"] == 3
 
 
 def test_sigmoid_models_and_default_threshold(tiny, small_set):
     torch.manual_seed(1)
     bce = NeuralogramNet(ModelConfig(**TINY, loss="bce")).eval()
-    P, _ = timbre.tag_set(small_set["audio"][:2], bce, sr=8000)
+    P, _ = tagging.tag_set(small_set["audio"][:2], bce, sr=8000)
     assert ((P > 0) & (P < 1)).all() and not np.allclose(P.sum(1), 1)     # one sigmoid per label
     assert timbre.default_threshold(bce) == 0.5 and timbre.default_threshold(tiny) == 0.1
 
 
 def test_tag_bad_input(tiny):
     with pytest.raises(ValueError, match="numeric audio"):
-        timbre.tag(None, tiny, sr=8000)
+        tagging.tag(None, tiny, sr=8000)
     with pytest.raises(ValueError, match="top_k"):
-        timbre.tag(np.zeros(16000, np.float32), tiny, sr=8000, top_k=0)
+        tagging.tag(np.zeros(16000, np.float32), tiny, sr=8000, top_k=0)
     with pytest.raises(ValueError, match="label names"):
-        timbre.tag(np.zeros(16000, np.float32), tiny, sr=8000, info={"label_names": ["a", "b"]})
+        tagging.tag(np.zeros(16000, np.float32), tiny, sr=8000, info={"label_names": ["a", "b"]})
     with pytest.raises(ValueError, match="n_excerpts, samples"):
-        timbre.tag_set(np.zeros(16000, np.float32), tiny, sr=8000)
+        tagging.tag_set(np.zeros(16000, np.float32), tiny, sr=8000)
     with pytest.raises(ValueError, match="shorter than the window"):
-        timbre.tag_set(np.zeros((2, 8000), np.float32), tiny, sr=8000)
+        tagging.tag_set(np.zeros((2, 8000), np.float32), tiny, sr=8000)
     with pytest.raises(ValueError, match="NaN"):
-        timbre.tag_set(np.full((1, 16000), np.nan, np.float32), tiny, sr=8000)
+        tagging.tag_set(np.full((1, 16000), np.nan, np.float32), tiny, sr=8000)
     with pytest.raises(ValueError, match="model must be"):
-        timbre.tag(np.zeros(16000, np.float32), 42, sr=8000)
+        tagging.tag(np.zeros(16000, np.float32), 42, sr=8000)
 
 
 def test_timbre_run_cached_and_probe(tiny, small_set):

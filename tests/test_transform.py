@@ -185,11 +185,11 @@ def test_long_input_streams_in_batches(model):
 
 def test_spectrogram_overview():
     y = _noise(30.0)
-    S, t = tr.spectrogram_overview(y, sr=SR)
+    S, t = tr.spectrogram_overview(y)
     assert S.shape == (129, 3000)
     np.testing.assert_allclose(S, linear_spectrogram(y, sr=SR).numpy(), atol=1e-4)
     np.testing.assert_allclose(t[:2], [0.0, 0.01])
-    S2, t2 = tr.spectrogram_overview(y, sr=SR, max_frames=1000)
+    S2, t2 = tr.spectrogram_overview(y, max_frames=1000)
     assert S2.shape == (129, 1000) and t2[0] == pytest.approx(0.01)
 
 

@@ -14,23 +14,27 @@ import numpy as np
 from ..audio import read_model_rate
 from ..cache import atomic_path
 from ..checkpoints import DEFAULT_MODEL, load_model
-from ..transform import neuralogram, sort_indices, spectrogram_overview
+from ..transform import check_layer, neuralogram_8k, sort_indices, spectrogram_overview
 
 __all__ = ["register"]
 
 
 def _cmd_compute(args) -> int:
     try:
+        # resolve once: the model by name, the file into 8 kHz mono (streamed, validated); then pass them down
         model, info = load_model(args.model or DEFAULT_MODEL)
+        mode = "fast" if args.fast else "exact"
         t0 = time.perf_counter()
         x8, finfo = read_model_rate(args.input, target_sr=model.config.sr, progress=not args.quiet)
-        N, times = neuralogram(x8, model, sr=model.config.sr, window=args.window, hop=args.hop, layer=args.layer, mode="fast" if args.fast else "exact", batch_size=args.batch_size, device=args.device, pad_end=args.pad_end, progress=not args.quiet)
+        N, times = neuralogram_8k(x8, model, window=args.window, hop=args.hop, layer=args.layer, mode=mode,
+                                  batch_size=args.batch_size, device=args.device, pad_end=args.pad_end,
+                                  progress=not args.quiet)
         elapsed = time.perf_counter() - t0
         duration, sr = finfo["duration_s"], finfo["sr"]
         perm = sort_indices(N)
-        meta = {"input": str(args.input), "sr": sr, "channels": finfo["channels"], "duration_s": duration, "model": info["name"], "model_hash": info["hash"],
-                "layer": args.layer or model.conv_layer_names[-1], "window": args.window, "hop": args.hop,
-                "mode": "fast" if args.fast else "exact", "pad_end": bool(args.pad_end)}
+        meta = {"input": str(args.input), "sr": sr, "channels": finfo["channels"], "duration_s": duration,
+                "model": info["name"], "model_hash": info["hash"], "layer": check_layer(model, args.layer),
+                "window": args.window, "hop": args.hop, "mode": mode, "pad_end": bool(args.pad_end)}
         with atomic_path(args.output) as tmp:
             np.savez(tmp, N=N, times=times, perm=perm, meta=np.array(json.dumps(meta)))
         if args.png:
@@ -40,7 +44,7 @@ def _cmd_compute(args) -> int:
 
             from ..viz.plotting import neuralogram_figure
 
-            S, st = spectrogram_overview(x8, sr=model.config.sr)
+            S, st = spectrogram_overview(x8)
             fig = neuralogram_figure(N, times, S=S, spec_times=st, order=perm if args.sort else None,
                                      title=f"{Path(args.input).name} — {info['name']}, {meta['layer']}, "
                                            f"window {args.window:g} s, hop {args.hop:g} s ({meta['mode']})")

@@ -407,7 +407,7 @@ def synthetic_speakers(n_speakers: int, seed: int = 0, *, language: str = "en"):
     """``n_speakers`` distinct espeak-ng speakers: voice variant, pitch (30-75) and rate (80-160 words per minute,
     slower than espeak-ng's default 175, so a word lasts about 0.4-0.7 s as in Speech Commands).
 
-    Variants are drawn without replacement from every reproducible variant of :data:`neuralogram.speech.VARIANTS`
+    Variants are drawn without replacement from every reproducible variant of :data:`neuralogram.data.standin.speech.VARIANTS`
     (44 of them: 31 male, 12 female, 1 child), alternating male and female/child so that a small set is balanced
     (the first 26 speakers are half and half), and reused, with other pitches and rates, beyond 44 speakers.
 

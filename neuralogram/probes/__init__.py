@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from . import pitch, rhythm, semantics, size, timbre  # noqa: F401
 from .baseline import random_init_model, reestimate_batchnorm
-from .common import embed_windows
 from .pitch import peak_order, pitch_compare, pitch_metrics, pitch_probe, pitch_run
 from .rhythm import pattern_probe, regime_change, rhythm_compare, rhythm_probe, rhythm_run
 from .size import size_probe
-from .timbre import tag, timbre_compare, timbre_metrics, timbre_probe, timbre_set
+from .timbre import timbre_compare, timbre_metrics, timbre_probe, timbre_set
 
-__all__ = ["embed_windows", "random_init_model", "reestimate_batchnorm", "pitch_compare", "pitch_metrics",
+__all__ = ["random_init_model", "reestimate_batchnorm", "pitch_compare", "pitch_metrics",
            "pitch_probe", "pitch_run", "peak_order", "pattern_probe", "regime_change", "rhythm_compare",
-           "rhythm_probe", "rhythm_run", "size_probe", "tag", "timbre_compare", "timbre_metrics", "timbre_probe",
+           "rhythm_probe", "rhythm_run", "size_probe", "timbre_compare", "timbre_metrics", "timbre_probe",
            "timbre_set"]

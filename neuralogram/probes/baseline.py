@@ -46,7 +46,7 @@ def default_corpus():
         from ..data.standin import corpus as _corpus  # imported lazily: the generator needs the SoundFont / espeak-ng
     except ImportError as err:
         raise ValueError("no corpus to estimate batch-norm statistics on: the stand-in generator "
-                         f"(neuralogram.corpus) is unavailable ({err}); pass corpus= or set "
+                         f"(neuralogram.data.standin.corpus) is unavailable ({err}); pass corpus= or set "
                          "$NEURALOGRAM_PROBE_CORPUS to a packed corpus") from None
     from ..data.store import PackedStore
 

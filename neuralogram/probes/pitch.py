@@ -16,7 +16,8 @@ import numpy as np
 from .. import signals
 from ..checkpoints import resolve_model
 from .cache import cached_arrays, model_key
-from .common import embed_windows, spearman
+from ..transform import neuralogram
+from .common import spearman
 
 __all__ = ["PITCH_DEFAULTS", "pitch_run", "pitch_metrics", "pitch_probe", "pitch_compare", "peak_order"]
 
@@ -57,8 +58,7 @@ def pitch_run(model, info=None, *, duration: float = 120.0, f_high: float = 4000
 
     def compute():
         y = signals.down_up_chirp(duration=duration, f_high=f_high, f_low=f_low, sr=model.config.sr)
-        N, times = embed_windows(y, model, sr=model.config.sr, window=window, hop=hop, layer=layer,
-                                 progress=progress)
+        N, times = neuralogram(y, model, sr=model.config.sr, window=window, hop=hop, layer=layer, progress=progress)
         freqs = signals.down_up_frequency(times, f_high=f_high, f_low=f_low, duration=duration)
         return dict(N=N, times=times, freqs=freqs, down=times < duration / 2, **params)
 

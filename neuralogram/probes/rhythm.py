@@ -21,7 +21,7 @@ from .. import signals
 from ..audio import PAPER_SR, check_positive
 from ..checkpoints import resolve_model
 from .cache import cached_arrays, model_key
-from .common import embed_windows
+from ..transform import neuralogram
 
 __all__ = ["RHYTHM_DEFAULTS", "PATTERNS", "rhythm_run", "regime_change", "rhythm_probe", "rhythm_compare",
            "beat_pattern", "pattern_run", "pattern_probe"]
@@ -49,8 +49,7 @@ def rhythm_run(model, info=None, *, duration: float = 300.0, period_start: float
     def compute():
         y = signals.impulse_train_sweep(duration=duration, period_start=period_start, period_end=period_end,
                                         sr=model.config.sr)
-        N, times = embed_windows(y, model, sr=model.config.sr, window=window, hop=hop, layer=layer,
-                                 progress=progress)
+        N, times = neuralogram(y, model, sr=model.config.sr, window=window, hop=hop, layer=layer, progress=progress)
         rates = 1.0 / signals.sweep_period(times, period_start=period_start, period_end=period_end,
                                            duration=duration)
         return dict(N=N, times=times, rates=rates, **params)
@@ -264,7 +263,7 @@ def pattern_run(model, info=None, *, patterns=None, rate: float = 3.7, duration:
             row = []
             for ph in (0.0, 0.5 / rate):
                 y = beat_pattern(nm, rate=rate, duration=duration, sr=model.config.sr, phase=ph)
-                N, _ = embed_windows(y, model, sr=model.config.sr, window=window, hop=hop, layer=layer)
+                N, _ = neuralogram(y, model, sr=model.config.sr, window=window, hop=hop, layer=layer)
                 row.append(N.mean(1))
                 if ph == 0.0:
                     N0.append(N)

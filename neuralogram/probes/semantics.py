@@ -39,6 +39,7 @@ import torch
 from ..audio import PAPER_SR
 from ..checkpoints import resolve_model
 from ..model import NeuralogramNet
+from ..transform import check_layer, embed_segments
 from .cache import cached_arrays, model_key
 
 __all__ = ["REPRESENTATIONS", "window_batch", "embed_words", "mfcc_features", "logmel_features", "silhouette",
@@ -98,8 +99,11 @@ def window_batch(wordset, *, window: float = 2.0, sr: int = PAPER_SR) -> torch.T
 
 
 @torch.no_grad()
-def embed_words(wordset, model: NeuralogramNet, *, layer=None, batch_size: int = 50) -> np.ndarray:
+def embed_words(wordset, model: NeuralogramNet, *, layer=None, batch_size: int = 16) -> np.ndarray:
     """The embedding of each word's 2 s window (the word centred, see :func:`window_batch`).
+
+    The windows are laid end to end and embedded by :func:`neuralogram.transform.embed_segments` (one window per
+    clip), so a word's features are the neuralogram column of its window.
 
     Returns
     -------
@@ -107,15 +111,11 @@ def embed_words(wordset, model: NeuralogramNet, *, layer=None, batch_size: int =
 
     Book: ``book/11_semantics.ipynb``.
     """
-    from ..spectral import LinearSpectrogram
-
     if not isinstance(model, NeuralogramNet):
         raise ValueError(f"model must be a NeuralogramNet, got {type(model).__name__}")
     x = window_batch(wordset, window=model.config.window_seconds, sr=model.config.sr)
-    spec = LinearSpectrogram(hop_length=model.config.hop_length)
-    model.eval()
-    out = [model.embed(spec(x[i:i + batch_size]).unsqueeze(1), layer).numpy() for i in range(0, len(x), batch_size)]
-    return np.concatenate(out).astype(np.float32)
+    starts = np.arange(x.shape[0], dtype=np.int64) * x.shape[1]
+    return embed_segments(x.reshape(-1), starts, model, layer=layer, batch_size=batch_size).T.copy()
 
 
 def _log_mel(wordset, n_mels: int):
@@ -497,8 +497,8 @@ def _resolve(wordset, representation, model, info, *, seed, corpus, layer, cache
         if model is None:
             raise ValueError(f"representation {representation!r} needs a model (a NeuralogramNet or a shipped name)")
         model, info = resolve_model(model, info)
-        if layer is not None and layer not in model.conv_layer_names:
-            raise ValueError(f"layer must be None or one of {model.conv_layer_names}, got {layer!r}")
+        if layer is not None:
+            check_layer(model, layer)
         name = (info or {}).get("name", "unnamed model")
     else:
         layer = None

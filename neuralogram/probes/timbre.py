@@ -13,9 +13,9 @@ Held-out excerpts
     samples) are necessarily the ones the model was trained on, as they would be for a piano in AudioSet.
 
 Tags
-    :func:`tag` averages the network's output probabilities over the 2 s windows of an excerpt (the neuralogram of
-    :func:`neuralogram.transform.neuralogram` followed by the fully connected head and the model's output
-    activation: per-label sigmoids for the shipped models (``loss="bce"``), each label's probability on its own;
+    :func:`neuralogram.tagging.tag` averages the network's output probabilities over the 2 s windows of an excerpt
+    (the neuralogram of :func:`neuralogram.transform.neuralogram` followed by the fully connected head and the
+    model's output activation: per-label sigmoids for the shipped models (``loss="bce"``), each label's probability on its own;
     a softmax for models trained with the paper's loss (``loss="mse"``), whose probabilities share a sum of 1,
     so that a clip with two true labels ideally gives each about 1/2.
 
@@ -42,14 +42,14 @@ import warnings
 from math import comb
 
 import numpy as np
-import torch
 
 from ..audio import PAPER_SR, check_positive, check_sr
 from ..checkpoints import resolve_model
+from ..tagging import label_names_of, tag_set
 from .cache import cached_arrays, model_key
 
 __all__ = ["TIMBRE_SEED_TAG", "TIMBRE_DEFAULTS", "instrument_classes", "excerpt_rng", "mix_excerpt", "timbre_set",
-           "tag", "tag_set", "timbre_run", "default_threshold", "timbre_metrics", "topk_chance",
+           "timbre_run", "default_threshold", "timbre_metrics", "topk_chance",
            "spectrogram_features", "instrument_decoding", "timbre_probe", "timbre_compare"]
 
 #: First word of every timbre excerpt's seed sequence ("timb" in ASCII): the stand-in corpus seeds its clips
@@ -231,138 +231,6 @@ def timbre_set(n_per_class: int = 10, seed: int = 0, duration: float = 4.0, *, n
     return out
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# tags
-# ---------------------------------------------------------------------------------------------------------------
-def _label_names(model, info) -> list:
-    names = (info or {}).get("label_names")
-    if names is None:
-        from ..data.standin.corpus import label_names
-
-        names = label_names()
-    names = list(names)
-    if len(names) != model.config.n_classes:
-        raise ValueError(f"the model has {model.config.n_classes} outputs but {len(names)} label names; pass the "
-                         "info of load_model")
-    return names
-
-
-@torch.no_grad()
-def tag(y, model, *, sr: int, info=None, top_k: int = 5, window: float = 2.0, hop: float = 2.0) -> dict:
-    """Tags of one excerpt: the output probabilities of every ``window``-second window, averaged.
-
-    .. math::  \\bar p_c = \\frac{1}{T} \\sum_{k=1}^{T} \\sigma\\big(f(N[:, k])\\big)_c
-
-    where :math:`N` is the neuralogram (:func:`neuralogram.transform.neuralogram`, exact mode) and :math:`f` the
-    network's fully connected head, :math:`\\sigma` the model's output activation (a per-label sigmoid for
-    ``loss="bce"``, the shipped models; a softmax for ``loss="mse"``, the paper's).
-
-    Parameters
-    ----------
-    y : np.ndarray [shape=(n,) or (channels, n)]
-        The excerpt at ``sr`` Hz (a signal shorter than the window is zero-padded to one window).
-    model : NeuralogramNet or str
-    sr : int
-        Sample rate of ``y`` in Hz.
-    info : dict, optional
-        ``load_model``'s info (its ``label_names``); default: the stand-in label space.
-    top_k : int
-        How many tags to list.
-    window, hop : float
-        Window and hop in seconds.
-
-    Returns
-    -------
-    dict
-        ``probs`` (C,) float64 mean probabilities, ``labels`` (C,) names, ``top`` list of ``(label, p)`` for the
-        ``top_k`` largest, ``embedding`` (E,) mean embedding, ``n_windows``.
-
-    Examples
-    --------
-    >>> model, info = load_model("vgg19-e500-standin")                          # doctest: +SKIP
-    >>> tag(y, model, sr=8000, info=info)["top"][:2]                             # doctest: +SKIP
-    [('Music', 0.41), ('Violin, fiddle', 0.37)]
-
-    Book: ``book/10_timbre.ipynb``.
-    """
-    from ..transform import neuralogram
-
-    model, info = resolve_model(model, info)
-    top_k = check_positive(top_k, "top_k", integer=True)
-    names = _label_names(model, info)
-    N, _ = neuralogram(y, model, sr=sr, window=window, hop=hop)
-    emb = torch.from_numpy(N.T)
-    p = model.output_activation(model.head(emb)).double().mean(0).numpy()
-    order = np.argsort(-p, kind="stable")[:top_k]
-    return dict(probs=p, labels=names, top=[(names[i], float(p[i])) for i in order], embedding=N.mean(1),
-                n_windows=int(N.shape[1]))
-
-
-@torch.no_grad()
-def tag_set(audio, model, *, sr: int, window: float = 2.0, hop: float = 2.0, batch_size: int = 16,
-            progress: bool = False):
-    """:func:`tag` for a batch of equally long excerpts, windows of all excerpts batched together.
-
-    Parameters
-    ----------
-    audio : np.ndarray [shape=(n, samples)]
-        Excerpts at ``sr`` Hz, each at least ``window`` seconds long.
-    model : NeuralogramNet
-    sr : int
-    window, hop : float
-        Seconds.
-
-    Returns
-    -------
-    probs : np.ndarray [shape=(n, C)], float32
-        Output probabilities averaged over each excerpt's windows.
-    emb : np.ndarray [shape=(n, E)], float32
-        Embeddings averaged over each excerpt's windows.
-
-    Book: ``book/10_timbre.ipynb``.
-    """
-    from tqdm.auto import tqdm
-
-    from ..spectral import LinearSpectrogram
-    from ..audio import to_model_rate
-    from ..transform import window_starts
-
-    model, _ = resolve_model(model)
-    x = np.asarray(audio, dtype=np.float32)
-    if x.ndim != 2 or x.shape[0] < 1:
-        raise ValueError(f"audio must be (n_excerpts, samples), got shape {x.shape}")
-    if not np.isfinite(x).all():
-        raise ValueError("audio contains NaN or Inf")
-    sr = check_sr(sr)
-    window, hop = check_positive(window, "window"), check_positive(hop, "hop")
-    cfg = model.config
-    if sr != cfg.sr:
-        x = np.stack([to_model_rate(row, sr=sr, target_sr=cfg.sr).numpy() for row in x])
-    W = int(round(window * cfg.sr))
-    if window > cfg.window_seconds + 1e-9:
-        raise ValueError(f"window ({window} s) is longer than the model's context ({cfg.window_seconds} s)")
-    if x.shape[1] < W:
-        raise ValueError(f"excerpts of {x.shape[1] / cfg.sr:.3f} s are shorter than the window ({window} s)")
-    starts = window_starts(x.shape[1], sr=cfg.sr, window=window, hop=hop)
-    segs = [(i, s) for i in range(x.shape[0]) for s in starts]
-    spec = LinearSpectrogram(hop_length=cfg.hop_length)
-    was = model.training
-    model.eval()
-    P, E = [], []
-    try:
-        for b in tqdm(range(0, len(segs), batch_size), desc="windows", disable=not progress, leave=False):
-            seg = torch.from_numpy(np.stack([x[i, s:s + W] for i, s in segs[b:b + batch_size]]))
-            e = model.embed(spec(seg).unsqueeze(1))
-            E.append(e)
-            P.append(model.output_activation(model.head(e)))
-    finally:
-        model.train(was)
-    T = len(starts)
-    P = torch.cat(P).reshape(x.shape[0], T, -1).mean(1)
-    E = torch.cat(E).reshape(x.shape[0], T, -1).mean(1)
-    return P.numpy().astype(np.float32), E.numpy().astype(np.float32)
-
-
 def timbre_run(model, info=None, *, n_per_class: int = 10, seed: int = 0, duration: float = 4.0,
                n_mixtures: int = 30, window: float = 2.0, hop: float = 2.0, subset: str = "all", cache: bool = True,
                progress: bool = False) -> dict:
@@ -393,7 +261,7 @@ def timbre_run(model, info=None, *, n_per_class: int = 10, seed: int = 0, durati
     model, info = resolve_model(model, info)
     if subset not in ("all", "singles"):
         raise ValueError(f"subset must be 'all' or 'singles', got {subset!r}")
-    names = _label_names(model, info)
+    names = label_names_of(model, info)
     params = dict(n_per_class=int(n_per_class), seed=int(seed), duration=float(duration),
                   n_mixtures=int(n_mixtures), window=float(window), hop=float(hop), subset=subset,
                   set_code=_code_hash())

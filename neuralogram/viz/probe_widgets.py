@@ -206,7 +206,7 @@ def pattern_widget(*, default_model: str = DEFAULT_MODEL):
     import ipywidgets as W
 
     from ..probes import rhythm
-    from ..probes.common import embed_windows
+    from ..transform import neuralogram
 
     controls = model_controls(default_model)
     names = list(rhythm.PATTERNS)
@@ -229,7 +229,7 @@ def pattern_widget(*, default_model: str = DEFAULT_MODEL):
         ys, Ns = [], []
         for p in (a, b):
             y = rhythm.beat_pattern(pattern(p, accent), rate=rate, duration=duration, sr=sr)
-            N, times = embed_windows(y, model, sr=sr, window=2.0, hop=0.25, layer=lay)
+            N, times = neuralogram(y, model, sr=sr, window=2.0, hop=0.25, layer=lay)
             ys.append(y)
             Ns.append(N)
         ma, mb = Ns[0].mean(1), Ns[1].mean(1)
@@ -274,7 +274,7 @@ def timbre_widget(*, default_model: str = "vgg19-e2000-standin"):
     Controls: model, three instruments (the second and third may be "none"), the seed of the random parts, and
     the threshold above which a tag counts as named (0.5 suits the shipped models' per-label sigmoids; use about 0.1
     for a softmax model). Left: the excerpt's spectrogram; right: the ten most
-    probable tags (probabilities averaged over the 2 s windows, :func:`neuralogram.probes.timbre.tag`), green when
+    probable tags (probabilities averaged over the 2 s windows, :func:`neuralogram.tagging.tag`), green when
     in the ground truth, orange when named (above the threshold) but not in it, grey otherwise. A 4 s excerpt
     recomputes in about a second.
 
@@ -284,6 +284,7 @@ def timbre_widget(*, default_model: str = "vgg19-e2000-standin"):
 
     from ..checkpoints import available_models
     from ..probes import timbre
+    from ..tagging import tag
     from ..spectral import linear_spectrogram
     from .plotting import specshow
 
@@ -309,7 +310,7 @@ def timbre_widget(*, default_model: str = "vgg19-e2000-standin"):
             raise ValueError(f"choose distinct instruments (got {chosen})")
         y, labels, gains = _timbre_excerpt(chosen, seed)
         model, info = cached_model(name)
-        r = timbre.tag(y, model, sr=PAPER_SR, info=info, top_k=10)
+        r = tag(y, model, sr=PAPER_SR, info=info, top_k=10)
         return dict(y=y, labels=labels, gains=gains, tags=r, chosen=chosen, name=name, threshold=threshold)
 
     def draw(res, fig):
@@ -344,7 +345,7 @@ def semantics_widget(wordset=None, *, default_model: str = DEFAULT_MODEL):
     Parameters
     ----------
     wordset : WordSet, optional
-        Default: :func:`neuralogram.speech_commands.synthetic_words` (10 words x 30 espeak-ng voices).
+        Default: :func:`neuralogram.data.speech_commands.synthetic_words` (10 words x 30 espeak-ng voices).
 
     Book: ``book/11_semantics.ipynb``.
     """

@@ -15,21 +15,25 @@ def neuralogram_explorer(y, model, *, sr: int, max_seconds: float = 60.0, title:
     Parameters
     ----------
     y : np.ndarray [shape=(n,) or (channels, n)]
-        Audio at ``sr`` Hz (only the first ``max_seconds`` are used, so a change redraws in a few seconds).
+        Audio at ``sr`` Hz (only the first ``max_seconds`` are used, so a change redraws in a few seconds). It is
+        resampled to the model's 8 kHz mono once, when the widget is made; a slider move only recomputes the
+        neuralogram.
     model : NeuralogramNet
-        E.g. ``neuralogram.load_model("vgg19-e500-standin")[0]``.
+        E.g. ``neuralogram.load_model(neuralogram.DEFAULT_MODEL)[0]``.
+    sr : int
+        Sample rate of ``y`` in Hz.
 
     Book: ``book/06_neuralogram.ipynb``.
     """
     import ipywidgets as W
+    import numpy as np
 
-    from ..audio import as_audio
-    from ..transform import neuralogram, sort_indices, spectrogram_overview
+    from ..audio import to_model_rate
+    from ..transform import neuralogram_8k, sort_indices, spectrogram_overview
     from .plotting import neuralogram_figure
 
-    x = as_audio(y).numpy()
-    x = x[..., : int(max_seconds * sr)]
-    S, st = spectrogram_overview(x, sr=sr)
+    x8 = to_model_rate(np.asarray(y)[..., : int(max_seconds * sr)], sr=sr, target_sr=model.config.sr)
+    S, st = spectrogram_overview(x8)
     controls = {
         "window": slider("FloatSlider", 2.0, 0.25, 2.0, 0.25, "window (s)"),
         "hop": slider("FloatSlider", 0.5, 0.1, 2.0, 0.05, "hop (s)"),
@@ -39,7 +43,7 @@ def neuralogram_explorer(y, model, *, sr: int, max_seconds: float = 60.0, title:
     }
 
     def compute(window, hop, layer, mode, sort):
-        N, times = neuralogram(x, model, sr=sr, window=window, hop=hop, layer=layer, mode=mode)
+        N, times = neuralogram_8k(x8, model, window=window, hop=hop, layer=layer, mode=mode)
         order, n_active = sort_indices(N, return_n_active=True) if sort else (None, None)
         return N, times, order, n_active, f"window {window:g} s, hop {hop:g} s, {layer}, {mode}: {N.shape[1]} frames"
 
@@ -49,9 +53,7 @@ def neuralogram_explorer(y, model, *, sr: int, max_seconds: float = 60.0, title:
 
     # The player gets what the network hears: mono at the model's rate (a 31 s CD-rate stereo player is a
     # multi-megabyte output, which also made jupyter-book's executor wait out its whole cell timeout).
-    from ..audio import to_model_rate
-
-    heard = to_model_rate(x, sr=sr, target_sr=model.config.sr).numpy()
+    heard = x8.numpy()
     return live_figure(controls, compute, draw, audio=lambda r: (heard, model.config.sr), autoplay=False,
                        figsize=(10, 6.5), title=title or "Neuralogram: context window and hop")
 
@@ -66,8 +68,8 @@ def neuralogram_of_upload(name: str, content, model, *, mode: str = "auto", sort
     """
     import time
 
-    from ..audio import load_audio
-    from ..transform import neuralogram, sort_indices, spectrogram_overview
+    from ..audio import load_audio, to_model_rate
+    from ..transform import neuralogram_8k, sort_indices, spectrogram_overview
     from .plotting import neuralogram_figure
 
     y, sr = load_audio(bytes(content), name=name)
@@ -75,9 +77,10 @@ def neuralogram_of_upload(name: str, content, model, *, mode: str = "auto", sort
     if mode == "auto":
         mode = "exact" if duration <= 120 else "fast"
     t0 = time.perf_counter()
-    N, times = neuralogram(y, model, sr=sr, mode=mode, pad_end=True)
+    x8 = to_model_rate(y, sr=sr, target_sr=model.config.sr)  # resolved once: the transform and the spectrogram
+    N, times = neuralogram_8k(x8, model, mode=mode, pad_end=True)
     dt = time.perf_counter() - t0
-    S, st = spectrogram_overview(y, sr=sr)
+    S, st = spectrogram_overview(x8)
     order, n_active = sort_indices(N, return_n_active=True) if sort else (None, None)
     channels = 1 if y.ndim == 1 else y.shape[0]
     line = (f"{name}: {duration:.1f} s, {sr} Hz, {channels} channel(s){' (averaged)' if channels > 1 else ''} -> "

@@ -1,9 +1,9 @@
 """The offline stand-in corpus: mixtures of real sampled instruments, espeak-ng speech and synthesised
 classes, labelled in AudioSet's label space (its display names and machine ids), packed in the same HDF5
-format as AudioSet (:mod:`neuralogram.store`).
+format as AudioSet (:mod:`neuralogram.data.store`).
 
 Each clip mixes 1 to 3 *sources*; a source is one instrument part (SoundFont), one speaker (espeak-ng), or one
-synthesised class (:mod:`neuralogram.synth`), and carries one or more AudioSet labels (a violin part is
+synthesised class (:mod:`neuralogram.data.standin.synth`), and carries one or more AudioSet labels (a violin part is
 "Violin, fiddle" and "Music"; a woman's voice is "Speech" and "Female speech, woman speaking"). Every clip is
 made from its own random generator seeded by ``(seed, clip index)``, so the corpus is reproducible to the byte
 and any clip can be regenerated alone. Every tenth clip is held out for evaluation.
