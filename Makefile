@@ -13,7 +13,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 PY := .venv/bin/python
 NBVAL_TIMEOUT ?= 900
 
-.PHONY: help env book test unit nbval lock clean
+.PHONY: help env book web-assets test unit nbval browser lock clean
 
 help:
 	@echo "make book   build the rendered book into _build/html (creates the environment if missing)"
@@ -22,17 +22,29 @@ help:
 env:
 	@tools/setup-env.sh
 
-book: env
-	.venv/bin/jupyter-book build . --builder html --keep-going   # (jupyter_book has no __main__)
+# Warnings are errors (-W), internal references must resolve (-n); --keep-going reports them all before failing.
+book: env web-assets
+	.venv/bin/jupyter-book build . --builder html -W -n --keep-going   # (jupyter_book has no __main__)
+	$(PY) tools/book-times.py
 	@echo ">> open _build/html/index.html"
 
-test: env unit nbval
+# MathJax, the ipywidgets embed manager and RequireJS served from the build (pages render offline)
+web-assets:
+	tools/web-assets.sh
+
+test: env unit nbval browser
 
 unit: env
-	$(PY) -m pytest tests -q -p no:cacheprovider
+	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/test_book_browser.py
 
 nbval: env
 	$(PY) -m pytest --nbval-lax --nbval-cell-timeout=$(NBVAL_TIMEOUT) -p no:cacheprovider -q book
+
+# Every page of the rendered book in headless Chromium. Builds the book first only if _build/html is missing or
+# older than a chapter, the configuration or the package.
+browser: env
+	@if tools/book-stale.sh; then $(MAKE) --no-print-directory book; fi
+	$(PY) -m pytest -p no:cacheprovider -q tests/test_book_browser.py
 
 # Re-resolve requirements.in into the exact pins of requirements.txt (needs the package index).
 lock:
