@@ -20,7 +20,7 @@ import torch.nn as nn
 
 from ..model import ModelConfig, NeuralogramNet
 
-__all__ = ["random_init_model", "reestimate_batchnorm", "default_corpus"]
+__all__ = ["random_init_model", "reestimate_batchnorm", "default_corpus", "compare_with_twin"]
 
 #: The small stand-in corpus the probes use for batch-norm re-estimation (generated once, cached).
 DEFAULT_CORPUS = dict(n_clips=200, seed=123)
@@ -169,3 +169,39 @@ def random_init_model(like, corpus=None, *, n_batches: int = 8, batch_size: int 
     finally:
         torch.random.set_rng_state(state)
     return reestimate_batchnorm(model, corpus, n_batches=n_batches, batch_size=batch_size, seed=seed)
+
+
+def compare_with_twin(probe, model, info=None, *, corpus=None, seed: int = 0, twin_params: dict | None = None,
+                      **params) -> dict:
+    """Run ``probe`` on ``model`` and on its fair random-initialised twin: the comparison every probe makes.
+
+    Parameters
+    ----------
+    probe : callable
+        ``probe(model, info, **params) -> dict`` (e.g. :func:`~neuralogram.probes.pitch.pitch_probe`).
+    model : NeuralogramNet or str
+        The trained model or a shipped model's name.
+    info : dict, optional
+        ``load_model``'s info.
+    corpus, seed
+        For :func:`random_init_model` (batch norm re-estimated on the stand-in by default).
+    twin_params : dict, optional
+        Parameters that differ for the twin (e.g. ``tags=False`` for timbre: a random output layer means nothing).
+    params
+        Passed to ``probe`` for both.
+
+    Returns
+    -------
+    dict
+        ``{"trained": probe(model), "random": probe(twin)}``; the twin's ``model`` reads
+        ``"random-init twin of NAME (seed S)"``.
+
+    Book: ``book/07_pitch.ipynb``.
+    """
+    from ..checkpoints import resolve_model
+
+    model, info = resolve_model(model, info)
+    trained = probe(model, info, **params)
+    random = probe(random_init_model(model, corpus, seed=seed), None, **{**params, **(twin_params or {})})
+    random["model"] = f"random-init twin of {(info or {}).get('name', 'unnamed')} (seed {seed})"
+    return {"trained": trained, "random": random}

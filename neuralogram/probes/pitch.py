@@ -213,10 +213,6 @@ def pitch_compare(model, info=None, *, corpus=None, seed: int = 0, layer=None, c
 
     Book: ``book/07_pitch.ipynb``.
     """
-    from .baseline import random_init_model
+    from .baseline import compare_with_twin
 
-    model, info = resolve_model(model, info)
-    rnd = random_init_model(model, corpus, seed=seed)
-    r = pitch_probe(rnd, None, layer=layer, cache=cache, **params)
-    r["model"] = f"random-init ({(info or {}).get('name', 'unnamed')} shape, seed {seed})"
-    return {"trained": pitch_probe(model, info, layer=layer, cache=cache, **params), "random": r}
+    return compare_with_twin(pitch_probe, model, info, corpus=corpus, seed=seed, layer=layer, cache=cache, **params)

@@ -165,18 +165,15 @@ def rhythm_compare(model, info=None, *, corpus=None, seed: int = 0, layer=None, 
 
     Book: ``book/09_rhythm.ipynb``.
     """
-    from .baseline import random_init_model
+    from .baseline import compare_with_twin
 
-    model, info = resolve_model(model, info)
-    rnd = random_init_model(model, corpus, seed=seed)
-    res = {}
-    for tag, m, inf in (("trained", model, info), ("random", rnd, None)):
-        r = rhythm_probe(m, inf, layer=layer, cache=cache, **params)
-        r.update({f"pattern_{k}": v for k, v in pattern_probe(m, inf, layer=layer, cache=cache, **(pattern_params or {})).items()
-                  if isinstance(v, float)})
-        res[tag] = r
-    res["random"]["model"] = f"random-init ({(info or {}).get('name', 'unnamed')} shape, seed {seed})"
-    return res
+    def both(m, inf, **kw):
+        r = rhythm_probe(m, inf, **kw)
+        pat = pattern_probe(m, inf, layer=layer, cache=cache, **(pattern_params or {}))
+        r.update({f"pattern_{k}": v for k, v in pat.items() if isinstance(v, float)})
+        return r
+
+    return compare_with_twin(both, model, info, corpus=corpus, seed=seed, layer=layer, cache=cache, **params)
 
 
 # ------------------------------------------------------------------ fixed rate, changed pattern or emphasis

@@ -51,7 +51,7 @@ def size_probe(names=None, *, baseline: bool = True, corpus=None, seed: int = 0,
     Book: ``book/08_embedding_size.ipynb``.
     """
     from ..checkpoints import load_model
-    from .baseline import random_init_model
+    from .pitch import pitch_compare
 
     rows = shipped_by_size(names)
     if not rows:
@@ -64,12 +64,12 @@ def size_probe(names=None, *, baseline: bool = True, corpus=None, seed: int = 0,
         out["names"].append(name)
         out["mAP"].append(float(m.get("mAP", float("nan"))))
         out["chance_mAP"].append(float(m.get("chance_mAP", float("nan"))))
-        out["trained"].append(pitch_probe(model, info, layer=layer, cache=cache, **params))
         if baseline:
-            rnd = random_init_model(model, corpus, seed=seed)
-            r = pitch_probe(rnd, None, layer=layer, cache=cache, **params)
-            r["model"] = f"random-init (E={E}, seed {seed})"
-            out["random"].append(r)
+            both = pitch_compare(model, info, corpus=corpus, seed=seed, layer=layer, cache=cache, **params)
+            out["trained"].append(both["trained"])
+            out["random"].append(both["random"])
+        else:
+            out["trained"].append(pitch_probe(model, info, layer=layer, cache=cache, **params))
     if not baseline:
         out.pop("random")
     return out

@@ -605,7 +605,7 @@ def timbre_compare(names=None, *, threshold: float | None = None, corpus=None, s
     Book: ``book/10_timbre.ipynb``.
     """
     from ..checkpoints import load_model
-    from .baseline import random_init_model
+    from .baseline import compare_with_twin
     from .size import shipped_by_size
 
     rows = shipped_by_size(names)
@@ -617,11 +617,10 @@ def timbre_compare(names=None, *, threshold: float | None = None, corpus=None, s
         model, info = load_model(name)
         out["names"].append(name)
         out["E"].append(E)
-        out["trained"].append(timbre_probe(model, info, threshold=threshold, cache=cache, progress=progress, **p))
-        rnd = random_init_model(model, corpus, seed=seed)
-        r = timbre_probe(rnd, None, tags=False, cache=cache, progress=progress, **p)
-        r["model"] = f"random-init (E={E}, seed {seed})"
-        out["random"].append(r)
+        both = compare_with_twin(timbre_probe, model, info, corpus=corpus, seed=seed, twin_params={"tags": False},
+                                 threshold=threshold, cache=cache, progress=progress, **p)
+        out["trained"].append(both["trained"])
+        out["random"].append(both["random"])
     ts = timbre_set(p["n_per_class"], p["seed"], p["duration"], n_mixtures=p["n_mixtures"], cache=cache)
     s = ts["y"] >= 0
     F = spectrogram_features(ts["audio"][s], sr=ts["sr"])
