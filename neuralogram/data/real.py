@@ -59,7 +59,7 @@ from ..cache import atomic_path, cache_dir
 __all__ = ["ESC50_AUDIOSET", "ESC50_CLASSES", "ESC50_COMMIT", "ESC50_URL", "FSDD_COMMIT", "FSDD_URL",
            "FSDD_SPEAKERS", "FSDD_TEST_SPEAKERS", "SPEECH", "MALE_SPEECH", "SPEECH_CLASSES", "TEST_FRACTION",
            "RealClip", "ClipList", "RealDataMissing", "esc50", "fsdd", "esc50_split", "esc50_audioset",
-           "fetch", "verify", "pcm_sha256", "data_roots"]
+           "fetch", "verify", "pcm_sha256", "data_roots", "FSDD_WORDS", "fsdd_words"]
 
 # ------------------------------------------------------------------------------------------------- sources
 #: karolpiczak/ESC-50, the last commit of ``master`` (2000 clips in ``audio/``, labels in ``meta/esc50.csv``).
@@ -757,3 +757,75 @@ def fetch(dataset: str, *, dest=None, url: str | None = None, known_hash: str | 
         Path(m).write_text(f"{a['url']}\n{report}\n")
     Path(archive).unlink(missing_ok=True)
     return dest
+
+
+# ------------------------------------------------------------------------------------------------- words
+#: The spoken digits as words, indexed by the digit.
+FSDD_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def fsdd_words(*, takes=range(0, 50, 5), speakers=None, seconds: float = 1.0, split: str | None = None,
+               root=None, download: bool = False):
+    """FSDD's spoken digits as a word set for the semantics probe: real words by real speakers.
+
+    Every selected take of every digit by every selected speaker, each clip centred in ``seconds`` (padded with
+    zeros, or cropped around its centre when longer: :func:`neuralogram.data.speech_commands.fit_length`), at
+    FSDD's 8 kHz. The design is balanced (the same takes of all ten digits for every speaker), so chance levels
+    are exact.
+
+    Parameters
+    ----------
+    takes : iterable of int
+        Take numbers 0-49 to use for each (digit, speaker); default every fifth take (10 per digit and speaker).
+    speakers : iterable of str, optional
+        Default: all six (or the speakers of ``split``).
+    seconds : float
+        Clip length in seconds (1.0, like Speech Commands).
+    split : {None, "train", "test"}
+        Restrict to the training or held-out speakers of :func:`fsdd`.
+    root, download
+        As for :func:`fsdd`.
+
+    Returns
+    -------
+    neuralogram.data.speech_commands.WordSet
+        ``word`` the digit's name (``"seven"``), ``speaker`` the speaker's name, ``kind`` ``""`` (all six
+        speakers are male: there is no second kind to tell apart), ``source="fsdd"``.
+
+    Raises
+    ------
+    RealDataMissing
+        FSDD is not on this machine (the message says how to get it).
+    ValueError
+        Unknown speakers, takes outside 0-49, or a (digit, speaker, take) missing from the copy found.
+
+    Book: ``book/11_semantics.ipynb``.
+    """
+    from ..audio import check_positive
+    from .speech_commands import WordSet, fit_length
+
+    takes = sorted({int(t) for t in takes})
+    if not takes or takes[0] < 0 or takes[-1] > 49:
+        raise ValueError(f"takes must be numbers 0-49, got {takes}")
+    seconds = check_positive(seconds, "seconds")
+    clips = fsdd(split, root=root, download=download)
+    known = sorted({c.group for c in clips})
+    speakers = known if speakers is None else list(dict.fromkeys(speakers))
+    unknown = sorted(set(speakers) - set(known))
+    if unknown:
+        raise ValueError(f"unknown FSDD speaker(s) {unknown} for split={split!r}; choose from {known}")
+    index = {(c.target, c.group, int(c.meta.get("take", -1))): c for c in clips}
+    sr = clips[0].sr
+    n = int(round(seconds * sr))
+    audio, word, speaker = [], [], []
+    for d in range(10):
+        for s in speakers:
+            for t in takes:
+                c = index.get((d, s, t))
+                if c is None:
+                    raise ValueError(f"FSDD recording {d}_{s}_{t} is missing from {clips.root}")
+                audio.append(fit_length(c.load(), n))
+                word.append(FSDD_WORDS[d])
+                speaker.append(s)
+    return WordSet(np.stack(audio), sr, word, speaker, [""] * len(word), source="fsdd",
+                   params=dict(takes=takes, speakers=speakers, seconds=float(seconds), split=split))
