@@ -15,7 +15,7 @@ conditions (:data:`CONDITIONS`):
 
 * ``"as recorded"``: the trimmed recording alone (0.14-2.3 s): the window is the clip's own length when it is
   shorter than 2 s (the transform's short-window path: nothing is added to the sound; clips under 0.16 s are
-  centred in 0.16 s), and 2 s windows every 0.5 s when it is longer;
+  centred in 0.16 s), and 2 s windows every 1.5 s when it is longer;
 * ``"in 2 s of silence"``: the clip centred in 2 s of digital zeros (one 2 s window: the model's context, and what
   tagging a short clip with a 2 s window does);
 * ``"floor -60 dB"``, ``"floor -30 dB"``: the 2 s excerpt of the previous condition plus white Gaussian noise over
@@ -28,7 +28,7 @@ whose most probable of the gendered speech labels the model has (Male, Female, C
 FSDD speakers are men).
 
 **ESC-50, held-out sources** (:func:`neuralogram.data.real.esc50`, ``split="test"``): every 5 s clip is tagged with
-2 s windows every 0.5 s. A clip's score for ESC-50 class ``c`` is the probability of the AudioSet label that
+three 2 s windows, at 0, 1.5 and 3 s (:data:`HOP`), which cover it. A clip's score for ESC-50 class ``c`` is the probability of the AudioSet label that
 class maps to (:data:`neuralogram.data.real.ESC50_AUDIOSET`); a class whose label the model does not have scores
 nothing (``-inf``): it can never be predicted and its AP is 0 (a miss). *Top-1*: the clip's class has the highest
 score of the 50 (50-way, as ESC-50 is usually scored). *Top tag*: the clip's label is the model's top tag among
@@ -69,7 +69,7 @@ from ..checkpoints import resolve_model
 from ..data import real
 from ..transform import neuralogram
 
-__all__ = ["CONDITIONS", "N_BINS", "VERSION", "window_logits", "tag_probs", "condition_audio", "clip_logits",
+__all__ = ["CONDITIONS", "N_BINS", "HOP", "VERSION", "model_rate_audio", "window_logits", "tag_probs", "condition_audio", "clip_logits",
            "model_temperature", "fsdd_logits", "fsdd_metrics", "esc50_metrics", "mfcc_features", "mfcc_baseline",
            "calibration_summary", "real_targets", "standin_logits", "trained_on_real", "real_world_probe",
            "summary_rows"]
@@ -79,6 +79,8 @@ CONDITIONS = ("as recorded", "in 2 s of silence", "floor -60 dB", "floor -30 dB"
 N_BINS = 15
 #: Bump when a definition changes: cached logits are keyed by it.
 VERSION = 1
+#: Seconds between the 2 s windows of a clip longer than 2 s: windows at 0, 1.5 and 3 s cover a 5 s ESC-50 clip.
+HOP = 1.5
 _CONTEXT = 2.0     # seconds: the models' window
 _MIN_WINDOW = 0.16  # seconds: the transform's shortest window
 
@@ -195,21 +197,69 @@ def condition_audio(y: np.ndarray, *, sr: int, condition: str, name: str = "", s
     return x, _CONTEXT
 
 
+def model_rate_audio(clips, *, sr: int = 8000, cache: bool = True, progress: bool = False) -> list:
+    """Real clips at the model's rate (``neuralogram.audio.to_model_rate``), resampled once and cached on disk.
+
+    Resampling a 5 s ESC-50 clip from 44.1 kHz takes longer than tagging it, and every model, the baseline and the
+    chapter need the same 8 kHz signals: they are kept in ``$NEURALOGRAM_CACHE/probes`` (keyed by the clips' names,
+    content hashes or file sizes, and the rate). Clips already at ``sr`` are only read.
+
+    Parameters
+    ----------
+    clips : sequence of RealClip
+    sr : int
+        Target rate in Hz.
+    cache, progress : bool
+
+    Returns
+    -------
+    list of np.ndarray [shape=(n_i,)], float32
+        The same signals :func:`neuralogram.neuralogram` would resample internally.
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    from tqdm.auto import tqdm
+
+    from ..audio import to_model_rate
+
+    clips = list(clips)
+    slow = [c for c in clips if c.sr != sr]
+    have = {}
+    if slow:
+        ident = [(c.name, real._manifest()[c.dataset].get(c.name) or c.path.stat().st_size) for c in slow]
+        key = param_hash(dict(clips=sorted(ident), sr=sr, version=VERSION))
+        path = cache_dir("probes") / f"real-audio-{key}.npz"
+        if cache and path.is_file():
+            with np.load(path) as z:
+                off = z["offsets"]
+                have = {n: z["audio"][off[k]:off[k + 1]] for k, n in enumerate(z["names"])}
+        else:
+            for c in tqdm(slow, desc=f"to {sr} Hz", disable=not progress, leave=False):
+                have[c.name] = to_model_rate(c.load(), sr=c.sr, target_sr=sr).numpy()
+            if cache:
+                names = [c.name for c in slow]
+                with atomic_path(path) as tmp:
+                    np.savez(tmp, names=np.array(names), audio=np.concatenate([have[n] for n in names]),
+                             offsets=np.cumsum([0] + [have[n].size for n in names]))
+    return [have[c.name] if c.sr != sr else c.load() for c in clips]
+
+
 def _compute_logits(clips, model, *, condition, seed, hop, progress):
     from tqdm.auto import tqdm
 
     out = [None] * len(clips)
     equal = []   # (row, 2 s excerpt at the model's rate): batched
-    for i, c in enumerate(tqdm(clips, desc=condition or "clips", disable=not progress, leave=False)):
-        y = c.load()
+    sr = model.config.sr
+    audio = model_rate_audio(clips, sr=sr, progress=progress)
+    for i, (c, y) in enumerate(zip(tqdm(clips, desc=condition or "clips", disable=not progress, leave=False), audio)):
         if condition is None:
-            out[i] = window_logits(y, model, sr=c.sr, window=_CONTEXT, hop=hop)
+            out[i] = window_logits(y, model, sr=sr, window=_CONTEXT, hop=hop)
             continue
-        x, window = condition_audio(y, sr=c.sr, condition=condition, name=c.name, seed=seed)
-        if c.sr == model.config.sr and x.size == int(round(_CONTEXT * c.sr)) and window == _CONTEXT:
+        x, window = condition_audio(y, sr=sr, condition=condition, name=c.name, seed=seed)
+        if x.size == int(round(_CONTEXT * sr)) and window == _CONTEXT:
             equal.append((i, x))
         else:
-            out[i] = window_logits(x, model, sr=c.sr, window=window, hop=hop)
+            out[i] = window_logits(x, model, sr=sr, window=window, hop=hop)
     for b in range(0, len(equal), 256):
         rows = equal[b:b + 256]
         Z = _equal_logits(np.stack([x for _, x in rows]), model, sr=model.config.sr)
@@ -218,7 +268,7 @@ def _compute_logits(clips, model, *, condition, seed, hop, progress):
     return out
 
 
-def clip_logits(clips, model, info=None, *, condition: str | None = None, seed: int = 0, hop: float = 0.5,
+def clip_logits(clips, model, info=None, *, condition: str | None = None, seed: int = 0, hop: float = HOP,
                 cache: bool = True, progress: bool = False) -> list:
     """Window logits of real clips, in a condition (FSDD) or as they are (ESC-50: ``condition=None``).
 
@@ -237,7 +287,8 @@ def clip_logits(clips, model, info=None, *, condition: str | None = None, seed: 
     seed : int
         Seed of the noise conditions.
     hop : float
-        Seconds between windows when a clip is longer than 2 s.
+        Seconds between windows when a clip is longer than 2 s (default :data:`HOP`: three windows cover a 5 s
+        ESC-50 clip).
     cache, progress : bool
 
     Returns
@@ -485,8 +536,8 @@ def mfcc_baseline(train=None, test=None, *, C: float = 1.0, cache: bool = True, 
         with np.load(path) as z:
             X = z["X"]
     else:
-        X = np.stack([mfcc_features(c.load(), sr=c.sr)
-                      for c in tqdm(train + test, desc="MFCC", disable=not progress, leave=False)])
+        audio = model_rate_audio(train + test, cache=cache, progress=progress)
+        X = np.stack([mfcc_features(y, sr=8000) for y in tqdm(audio, desc="MFCC", disable=not progress, leave=False)])
         if cache:
             with atomic_path(path) as tmp:
                 np.savez(tmp, X=X)
