@@ -198,20 +198,27 @@ __all__ += ["neuralogram_show", "neuralogram_figure"]
 
 def neuralogram_show(N, times, *, ax=None, order=None, n_active: int | None = None, cmap: str = "magma",
                      colorbar: bool = True, vmin=0.0, vmax=None, title: str | None = None,
-                     cbar_label: str | None = "activation"):
-    """Draw a neuralogram (E, T) with time (s) across and the embedding index up (row 0 at the bottom).
+                     cbar_label: str | None = "activation", xlabel: str = "time (s)", ylabel: str | None = None):
+    """Draw a neuralogram (E, T) with time (s) across and the embedding index up: the one neuralogram renderer.
+
+    Convention (the book's, as for a spectrogram's frequency bins): the first drawn row is at the **bottom**. Drawn
+    sorted, the first dimension of ``order`` (the earliest peak for :func:`neuralogram.sort_indices`) is the bottom
+    row and the dormant dimensions are at the top.
 
     Parameters
     ----------
     N : np.ndarray [shape=(E, T)]
     times : array-like [shape=(T,)]
-        Frame centres in seconds (the second output of :func:`neuralogram.neuralogram`).
-    order : array-like [shape=(E,)], optional
-        A permutation (:func:`neuralogram.sort_indices`); rows are drawn in that order.
+        Frame centres in seconds (the second output of :func:`neuralogram.neuralogram`), or any other monotonic
+        coordinate of the columns (with ``xlabel``).
+    order : array-like of int, optional
+        Rows to draw, bottom to top: a permutation (:func:`neuralogram.sort_indices`) or a selection of rows.
     n_active : int, optional
         With ``order``: draw a line above the first ``n_active`` (active) rows; the rest are dormant.
     vmin, vmax : float
         Colour range; ``vmax`` defaults to the 99.5th percentile, so a few hot cells do not wash out the rest.
+    xlabel, ylabel : str
+        Axis labels (``ylabel`` defaults to "embedding index", "(sorted)" when ``order`` is given).
 
     Book: ``book/06_neuralogram.ipynb``.
     """
@@ -225,8 +232,9 @@ def neuralogram_show(N, times, *, ax=None, order=None, n_active: int | None = No
         raise ValueError(f"times must have one entry per frame ({N.shape[1]}), got shape {t.shape}")
     if order is not None:
         order = np.asarray(order)
-        if order.shape != (N.shape[0],):
-            raise ValueError(f"order must have one entry per row ({N.shape[0]}), got shape {order.shape}")
+        if (order.ndim != 1 or order.size == 0 or order.size > N.shape[0] or not np.issubdtype(order.dtype, np.integer)
+                or len(np.unique(order)) != order.size or order.min() < 0 or order.max() >= N.shape[0]):
+            raise ValueError(f"order must list distinct rows of N (at most {N.shape[0]}), got shape {order.shape}")
         N = N[order]
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 3.5))
@@ -237,8 +245,8 @@ def neuralogram_show(N, times, *, ax=None, order=None, n_active: int | None = No
                    extent=[xe[0], xe[-1], -0.5, N.shape[0] - 0.5])
     if order is not None and n_active is not None and 0 < n_active < N.shape[0]:
         ax.axhline(n_active - 0.5, color="w", lw=0.8, ls="--")
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("embedding index" + (" (sorted)" if order is not None else ""))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel if ylabel is not None else "embedding index" + (" (sorted)" if order is not None else ""))
     if title:
         ax.set_title(title)
     if colorbar:

@@ -11,15 +11,9 @@ from .. import signals
 from ..audio import PAPER_SR
 from ..checkpoints import DEFAULT_MODEL
 from .live import cached_model, live_figure, model_controls, slider
+from .plotting import neuralogram_show
 
 __all__ = ["pitch_widget", "size_widget", "rhythm_widget", "pattern_widget", "timbre_widget", "semantics_widget"]
-
-
-def _sorted_image(ax, N, times, order, title):
-    Z = N[order]
-    ax.imshow(Z, aspect="auto", origin="upper", cmap="magma", interpolation="nearest",
-              extent=[times[0], times[-1], Z.shape[0], 0], vmin=0, vmax=max(float(np.percentile(Z, 99.5)), 1e-12))
-    ax.set(ylabel="dimension (sorted)", title=title)
 
 
 def pitch_widget(*, default_model: str = DEFAULT_MODEL):
@@ -63,11 +57,10 @@ def pitch_widget(*, default_model: str = DEFAULT_MODEL):
         ax0, ax1 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 4]})
         ax0.plot(run["times"], run["freqs"], "k")
         ax0.set(ylabel="f (Hz)", title=label)
-        _sorted_image(ax1, run["N"], run["times"], pitch.peak_order(run["N"], run["down"]),
-                      f"active {met['frac_active']:.2f} | salience {met['salience']:.2f} | Spearman down/up "
-                      f"{met['spearman_down_up']:.2f} | width {met['tuning_width']:.2f} | on {met['on_fraction']:.2f} "
-                      f"| ridge R² {met['ridge_r2']:.2f} | cease < {met['f_cease']:.0f} Hz")
-        ax1.set_xlabel("time (s)")
+        neuralogram_show(run["N"], run["times"], ax=ax1, order=pitch.peak_order(run["N"], run["down"]),
+                         colorbar=False, title=f"active {met['frac_active']:.2f} | salience {met['salience']:.2f} | "
+                         f"Spearman down/up {met['spearman_down_up']:.2f} | width {met['tuning_width']:.2f} | on "
+                         f"{met['on_fraction']:.2f} | ridge R² {met['ridge_r2']:.2f} | cease < {met['f_cease']:.0f} Hz")
         fig.tight_layout()
 
     return live_figure(controls, compute, draw, audio=lambda r: r[2], title="Pitch probe: the down-up chirp",
@@ -125,10 +118,9 @@ def size_widget():
                 ax.set_title(f"E = {E}: no active dimension")
                 continue
             Z = NN[act] / pk[act, None]
-            ax.imshow(Z[pitch.peak_order(Z)], aspect="auto", origin="upper", cmap="magma", interpolation="nearest",
-                      extent=[run["freqs"][sel][0], run["freqs"][sel][-1], Z.shape[0], 0])
-            ax.set(title=f"E = {E} ({net}): width {met['tuning_width']:.2f}, on {met['on_fraction']:.2f}",
-                   xlabel=f"chirp frequency (Hz), {sweep} sweep")
+            neuralogram_show(Z, run["freqs"][sel], ax=ax, order=pitch.peak_order(Z), colorbar=False, vmax=1.0,
+                             title=f"E = {E} ({net}): width {met['tuning_width']:.2f}, on {met['on_fraction']:.2f}",
+                             xlabel=f"chirp frequency (Hz), {sweep} sweep", ylabel="")
         axes[0].set_ylabel("active dimension (scaled to its peak, sorted)")
         fig.tight_layout()
 
@@ -171,7 +163,7 @@ def rhythm_widget(*, default_model: str = DEFAULT_MODEL):
     def draw(result, fig):
         run, rc, _, label = result
         ax0, ax1 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-        _sorted_image(ax0, run["N"], run["times"], peak_order(run["N"]), label)
+        neuralogram_show(run["N"], run["times"], ax=ax0, order=peak_order(run["N"]), colorbar=False, title=label)
         t_cp = np.interp(np.log(rc["rate"]), np.log(run["rates"]), run["times"]) if np.isfinite(rc["rate"]) else None
         if t_cp is not None:
             ax0.axvline(t_cp, color="c", ls="--")
@@ -242,9 +234,7 @@ def pattern_widget(*, default_model: str = DEFAULT_MODEL):
         axes = fig.subplots(1, 2, sharey=True)
         vmax = max(float(Ns[0][order].max()), float(Ns[1][order].max()), 1e-12)
         for ax, N, p in zip(axes, Ns, (a, b)):
-            ax.imshow(N[order], aspect="auto", origin="upper", cmap="magma", vmin=0, vmax=vmax,
-                      extent=[times[0], times[-1], len(order), 0], interpolation="nearest")
-            ax.set(title=p, xlabel="time (s)")
+            neuralogram_show(N, times, ax=ax, order=order, colorbar=False, vmax=vmax, title=p, ylabel="")
         axes[0].set_ylabel("100 dimensions that differ most (A vs B)")
         fig.suptitle(f"cosine distance of the mean embeddings: {cos:.4f}")
         fig.tight_layout()
