@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .audio import check_positive, check_sr, to_model_rate
+from .audio import as_audio, check_positive, check_sr, to_model_rate
 from .checkpoints import resolve_model
 from .transform import embed_segments, neuralogram, window_starts
 
@@ -127,11 +127,9 @@ def tag_set(audio, model, *, sr: int, window: float = 2.0, hop: float = 2.0, bat
     Book: ``book/10_timbre.ipynb``.
     """
     model, _ = resolve_model(model)
-    x = np.asarray(audio, dtype=np.float32)
-    if x.ndim != 2 or x.shape[0] < 1:
+    x = as_audio(audio, name="audio").numpy()  # the audio gate: numeric, finite, rank <= 2
+    if x.ndim != 2:
         raise ValueError(f"audio must be (n_excerpts, samples), got shape {x.shape}")
-    if not np.isfinite(x).all():
-        raise ValueError("audio contains NaN or Inf")
     sr = check_sr(sr)
     window, hop = check_positive(window, "window"), check_positive(hop, "hop")
     cfg = model.config

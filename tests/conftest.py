@@ -12,6 +12,18 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("NEURALOGRAM_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models run fastest on one thread, and a second thread that spins while another process holds the
+    cores made these tests 100x slower on a busy 2-core machine. Use with ``pytestmark`` or ``autouse``."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory):
     """A 3-class packed corpus of tones (300 / 900 / 2000 Hz) with a little noise: learnable in seconds."""

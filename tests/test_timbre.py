@@ -16,14 +16,7 @@ LABELS = ["Music", "A", "B", "Acoustic", "Electric", "Guitar", "Other"]
 CLASSES = {"a": ("A",), "b": ("B",), "ac": ("Acoustic", "Guitar"), "el": ("Electric", "Guitar")}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models run fastest on one thread, and a second thread that spins while another process holds the
-    cores made these tests 100x slower on a busy 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

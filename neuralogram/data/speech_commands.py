@@ -215,6 +215,17 @@ def _root(root) -> Path:
     return p
 
 
+def _choose(given, allowed: list, noun: str, where: str = "") -> list:
+    """``given`` (one name, several, or None for all of ``allowed``) as a list, every name checked."""
+    if given is None:
+        return list(allowed)
+    given = [given] if isinstance(given, str) else list(given)
+    unknown = [g for g in given if g not in allowed]
+    if unknown:
+        raise ValueError(f"unknown {noun}(s) {unknown}{where}; the {noun}s there are {allowed}")
+    return given
+
+
 def _word_folders(root: Path) -> list[str]:
     return sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith(("_", ".")))
 
@@ -246,20 +257,8 @@ def list_items(root, *, words=None, splits=None) -> list[Item]:
     """
     root = _root(root)
     have = _word_folders(root)
-    if words is None:
-        words = have
-    else:
-        words = [words] if isinstance(words, str) else list(words)
-        missing = [w for w in words if w not in have]
-        if missing:
-            raise ValueError(f"unknown word(s) {missing} in {str(root)!r}; its word folders are {have}")
-    if splits is None:
-        splits = SPLITS
-    else:
-        splits = [splits] if isinstance(splits, str) else list(splits)
-        bad = [s for s in splits if s not in SPLITS]
-        if bad:
-            raise ValueError(f"unknown split(s) {bad}; splits are {list(SPLITS)}")
+    words = _choose(words, have, "word", f" in {str(root)!r}")
+    splits = _choose(splits, list(SPLITS), "split")
     listed = {}
     for split, fname in _LISTS.items():
         f = root / fname

@@ -23,6 +23,19 @@ def _to_numpy(S) -> np.ndarray:
     return S
 
 
+def _label(ax, im, xlabel, ylabel, title, cbar_label):
+    """Axis labels, title and (unless ``cbar_label`` is None or False) a colour bar with that label."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if cbar_label is not None and cbar_label is not False:
+        cb = ax.figure.colorbar(im, ax=ax, pad=0.01)
+        if cbar_label:
+            cb.set_label(cbar_label)
+    return im
+
+
 def _edges(centres: np.ndarray, log: bool = False) -> np.ndarray:
     """Cell edges halfway between centres (geometric halfway for a log axis)."""
     c = np.asarray(centres, dtype=float)
@@ -109,15 +122,7 @@ def specshow(S, *, sr: int = PAPER_SR, hop_length: int = 80, n_fft: int | None =
             label = "index"
     else:
         raise ValueError(f"y_axis must be one of linear, log, mel, chroma, lag, index; got {y_axis!r}")
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel(label)
-    if title:
-        ax.set_title(title)
-    if colorbar:
-        cb = ax.figure.colorbar(im, ax=ax, pad=0.01)
-        if cbar_label:
-            cb.set_label(cbar_label)
-    return im
+    return _label(ax, im, "time (s)", label, title, colorbar and (cbar_label or ""))
 
 
 def waveshow(y, *, sr: int, ax=None, max_points: int = 20000, color: str = "C0", title: str | None = None,
@@ -181,13 +186,7 @@ def matshow(M, *, ax=None, title: str | None = None, x_coords=None, xlabel: str 
         extent = [xe[0], xe[-1], -0.5, M.shape[0] - 0.5]
     im = ax.imshow(M, origin="lower", aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, extent=extent,
                    interpolation="nearest")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    if colorbar:
-        ax.figure.colorbar(im, ax=ax, pad=0.01)
-    return im
+    return _label(ax, im, xlabel, ylabel, title, "" if colorbar else None)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -245,15 +244,8 @@ def neuralogram_show(N, times, *, ax=None, order=None, n_active: int | None = No
                    extent=[xe[0], xe[-1], -0.5, N.shape[0] - 0.5])
     if order is not None and n_active is not None and 0 < n_active < N.shape[0]:
         ax.axhline(n_active - 0.5, color="w", lw=0.8, ls="--")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel if ylabel is not None else "embedding index" + (" (sorted)" if order is not None else ""))
-    if title:
-        ax.set_title(title)
-    if colorbar:
-        cb = ax.figure.colorbar(im, ax=ax, pad=0.01)
-        if cbar_label:
-            cb.set_label(cbar_label)
-    return im
+    ylabel = ylabel if ylabel is not None else "embedding index" + (" (sorted)" if order is not None else "")
+    return _label(ax, im, xlabel, ylabel, title, colorbar and (cbar_label or ""))
 
 
 def neuralogram_figure(N, times, *, S=None, spec_times=None, sr: int = PAPER_SR, hop_length: int = 80, order=None,
