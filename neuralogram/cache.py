@@ -19,7 +19,10 @@ __all__ = ["cache_dir", "param_hash", "atomic_path"]
 
 
 def cache_dir(*parts: str) -> Path:
-    """Return (and create) ``$NEURALOGRAM_CACHE/<parts...>``."""
+    """Return (and create) ``$NEURALOGRAM_CACHE/<parts...>``.
+
+    Book: ``book/04_data.ipynb``.
+    """
     root = Path(os.environ.get("NEURALOGRAM_CACHE", Path.home() / ".cache" / "neuralogram")).expanduser()
     path = root.joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
@@ -27,7 +30,10 @@ def cache_dir(*parts: str) -> Path:
 
 
 def param_hash(params: dict, length: int = 12) -> str:
-    """A short, stable hash of a JSON-serialisable parameter dict (key order does not matter)."""
+    """A short, stable hash of a JSON-serialisable parameter dict (key order does not matter).
+
+    Book: ``book/04_data.ipynb``.
+    """
     blob = json.dumps(params, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:length]
 
@@ -42,6 +48,8 @@ def atomic_path(path):
     --------
     >>> with atomic_path("out.npz") as tmp:      # doctest: +SKIP
     ...     np.savez(tmp, x=x)
+
+    Book: ``book/04_data.ipynb``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,10 @@ DEFAULT_MODEL = "vgg19-e500-standin"
 
 
 def models_dir() -> Path:
-    """``$NEURALOGRAM_MODELS`` or the ``data/models`` folder of this checkout."""
+    """``$NEURALOGRAM_MODELS`` or the ``data/models`` folder of this checkout.
+
+    Book: ``book/05_model.ipynb``.
+    """
     env = os.environ.get("NEURALOGRAM_MODELS")
     return Path(env) if env else Path(__file__).resolve().parent.parent / "data" / "models"
 
@@ -42,7 +45,10 @@ def available_models() -> list[str]:
 
 
 def save_checkpoint(path, payload: dict) -> Path:
-    """Write a checkpoint dict atomically (temporary file, then rename)."""
+    """Write a checkpoint dict atomically (temporary file, then rename).
+
+    Book: ``book/05_model.ipynb``.
+    """
     payload = dict(payload)
     payload.setdefault("format", FORMAT)
     with atomic_path(path) as tmp:
@@ -51,7 +57,10 @@ def save_checkpoint(path, payload: dict) -> Path:
 
 
 def read_checkpoint(path) -> dict:
-    """Load a checkpoint dict safely; clear errors for missing, truncated, foreign or unsafe files."""
+    """Load a checkpoint dict safely; clear errors for missing, truncated, foreign or unsafe files.
+
+    Book: ``book/05_model.ipynb``.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
@@ -150,7 +159,10 @@ def resolve_model(model, info=None):
 
 
 def model_hash(model: torch.nn.Module, length: int = 12) -> str:
-    """A short hash of a model's weights and buffers (a cache key that changes when the model does)."""
+    """A short hash of a model's weights and buffers (a cache key that changes when the model does).
+
+    Book: ``book/05_model.ipynb``.
+    """
     import hashlib
     h = hashlib.sha256()
     for k, v in sorted(model.state_dict().items()):
@@ -160,7 +172,10 @@ def model_hash(model: torch.nn.Module, length: int = 12) -> str:
 
 
 def export_model(ckpt: dict, path, *, half: bool = True) -> Path:
-    """Write a shipped model: weights (float16 when ``half``, halving the file) and metadata, no optimizer."""
+    """Write a shipped model: weights (float16 when ``half``, halving the file) and metadata, no optimizer.
+
+    Book: ``book/05_model.ipynb``.
+    """
     keep = {k: ckpt[k] for k in ("config", "label_names", "label_mids", "metrics", "train", "calibration",
                                  "real_eval") if k in ckpt}
     sd = {k: (v.half() if half and v.is_floating_point() else v) for k, v in ckpt["state_dict"].items()}

@@ -50,12 +50,18 @@ def average_precision(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def mean_average_precision(scores, labels) -> float:
-    """mAP: the mean of :func:`average_precision` over classes that have positives."""
+    """mAP: the mean of :func:`average_precision` over classes that have positives.
+
+    Book: ``book/05_model.ipynb``.
+    """
     return float(np.nanmean(average_precision(scores, labels)))
 
 
 def chance_map(labels: np.ndarray) -> float:
-    """The mAP a random ranking gets in expectation: the mean prevalence of each class with positives."""
+    """The mAP a random ranking gets in expectation: the mean prevalence of each class with positives.
+
+    Book: ``book/05_model.ipynb``.
+    """
     labels = np.asarray(labels)
     prev = labels.mean(0)
     return float(prev[labels.any(0)].mean())

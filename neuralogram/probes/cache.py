@@ -36,7 +36,10 @@ def model_key(model, info: dict | None = None) -> str:
 
 
 def cache_path(probe: str, params: dict, key: str) -> Path:
-    """Where the result of ``probe`` with ``params`` on the model with cache key ``key`` is stored."""
+    """Where the result of ``probe`` with ``params`` on the model with cache key ``key`` is stored.
+
+    Book: ``book/07_pitch.ipynb``.
+    """
     h = param_hash({"probe": probe, "params": params, "model": key, "version": PROBE_VERSION})
     return cache_dir("probes") / f"{probe}-{h}.npz"
 
@@ -46,6 +49,8 @@ def cached_arrays(probe: str, params: dict, key: str, compute: Callable[[], dict
 
     Arrays are stored as npz entries; everything else goes into one JSON entry. With ``cache=False`` nothing is
     read or written. The file is written atomically.
+
+    Book: ``book/07_pitch.ipynb``.
     """
     path = cache_path(probe, params, key)
     if cache and path.is_file():

@@ -95,6 +95,11 @@ def _display_output(obj) -> dict:
 
 
 def slider(cls, value, lo, hi, step, desc, **kw):
+    """An ipywidgets ``cls`` slider (``"FloatSlider"``, ``"IntSlider"``, ``"FloatLogSlider"``) that recomputes on
+    release, not while dragging, with the widgets' label style.
+
+    Book: ``book/01_signals.ipynb``.
+    """
     import ipywidgets as W
 
     return getattr(W, cls)(value=value, min=lo, max=hi, step=step, description=desc, continuous_update=False,

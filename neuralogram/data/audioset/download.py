@@ -138,7 +138,10 @@ def fetch_metadata(directory, *, names: Sequence[str] | None = None, copy_from=N
 
 
 class ClipUnavailable(Exception):
-    """The clip no longer exists at its source (video removed, private, blocked): counted as *missing*."""
+    """The clip no longer exists at its source (video removed, private, blocked): counted as *missing*.
+
+    Book: ``book/04_data.ipynb``.
+    """
 
 
 def find_audio(directory, ytid: str) -> Path | None:

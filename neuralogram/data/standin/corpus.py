@@ -73,7 +73,10 @@ def label_names() -> list[str]:
 
 
 def label_mids() -> list[str]:
-    """AudioSet machine ids of :func:`label_names`, in the same order."""
+    """AudioSet machine ids of :func:`label_names`, in the same order.
+
+    Book: ``book/04_data.ipynb``.
+    """
     return [LABELS[n] for n in LABELS]
 
 
@@ -239,12 +242,16 @@ def _code_hash() -> str:
 
 
 def standin_params(*, n_clips: int, seed: int, clip_seconds: float) -> dict:
+    """Book: ``book/04_data.ipynb``."""
     return {"n_clips": int(n_clips), "seed": int(seed), "clip_seconds": float(clip_seconds), "sr": PAPER_SR,
             "generator": _code_hash()}
 
 
 def standin_path(*, n_clips: int = 4000, seed: int = 0, clip_seconds: float = 4.0) -> Path:
-    """Where :func:`standin_corpus` caches the corpus with these parameters."""
+    """Where :func:`standin_corpus` caches the corpus with these parameters.
+
+    Book: ``book/04_data.ipynb``.
+    """
     params = standin_params(n_clips=n_clips, seed=seed, clip_seconds=clip_seconds)
     return cache_dir("corpora") / f"standin-{n_clips}-s{seed}-{param_hash(params)}.h5"
 
