@@ -1,3 +1,7 @@
+"""``python -m neuralogram``: the ``neuralogram`` command (:mod:`neuralogram.cli`).
+
+Book: ``book/06_neuralogram.ipynb``.
+"""
 import sys
 
 from .cli import main
