@@ -27,13 +27,15 @@ Here (``python -m heareval.embeddings.runner neuralogram.hear`` evaluates it):
   zero-padded window, a short sound centred in one window; ``pad_end=True``) over time: the same windows as
   ``neuralogram.neuralogram(y, model, sr=16000, pad_end=True)``, averaged, 10 times fewer windows than the
   timestamp grid.
-* **Cost.** A 50 ms hop runs the network on 20 windows of 2 s per second of sound, 40x the windows of the paper's
-  0.5 s hop and 40 s of network input per second of audio. Measured on 2 CPU cores (``vgg19-e500-standin``,
-  batches of 16): about 60 windows/s, i.e. 3x real time for timestamp embeddings (the scene embedding: about 30x
-  real time). All windows of a batch of sounds go through one call of ``embed_segments``; ``batch_size`` defaults
-  to 16 on a CPU (the fastest measured there) and 256 on a GPU.
+* **Cost.** A 50 ms hop runs the network on 20 windows of 2 s per second of sound, 10x the paper's 2 (every sample
+  passes through the network 40 times instead of 4): 40 s of network input per second of audio. Measured on the
+  shared 2-core machine (``vgg19-e500-standin``, 10 s of noise, one run per batch size): 64 windows/s with
+  batches of 16 at a load of about 4 (49 at 8, 26 at 32, 12 at 64), i.e. 3.2x real time for timestamp embeddings;
+  at a load of 13 (best of 3), 14-19 windows/s. Scene embeddings use the paper's hop, a tenth of the windows. All windows of a batch of sounds
+  go through one call of ``embed_segments`` (the sounds laid end to end with 2 s of zeros between them, so short
+  sounds still fill the batches); ``batch_size`` defaults to 16 on a CPU and 256 on a GPU (not measured here).
 
-The other direction, :func:`neuralogram_of`, draws the neuralogram of *any* HEAR-compatible module: its timestamp
+The other direction, :func:`neuralogram_of`, returns the neuralogram of *any* HEAR-compatible module: its timestamp
 embeddings stacked over time, ``(dim, n_timestamps)``, with times in seconds.
 
 Book: ``book/14_hear.ipynb``.
