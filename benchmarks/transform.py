@@ -9,9 +9,15 @@ network of the same shape if no checkpoint is shipped yet — the time does not 
 * the **FLOP floor**: the time the conv trunk alone needs for the same 7,200 windows, their 129 x 200
   spectrograms already in memory, at its best batch size (measured here on a sample of windows and
   scaled); exact / floor says how much the transform adds around the network (resampling, framing, STFT,
-  batching). Fast mode runs the trunk once over the whole signal, so it can be *below* the floor.
+  batching). Fast mode runs the trunk once over the whole signal, so it can be *below* the floor;
+* **against an earlier commit** (``--against REV``, default the commit before the package was re-laid out for
+  issue 10): that commit's package is extracted with ``git archive`` into a temporary folder, and the exact mode
+  of both versions runs on the same ``--compare-minutes`` of signal, alternately in fresh processes
+  (``--repeats`` times each, the fastest run of each counts); the ratio new / old of the exact-mode times is
+  printed (1.00 = no change; below 1 = faster now).
 
     .venv/bin/python benchmarks/transform.py [--minutes 60] [--threads 2] [--model NAME]
+                                             [--against REV] [--compare-minutes 10] [--repeats 3]
 
 Book: ``book/06_neuralogram.ipynb``.
 """
@@ -22,7 +28,11 @@ import json
 import multiprocessing as mp
 import os
 import resource
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -56,30 +66,66 @@ def _load(name):
     return NeuralogramNet(ModelConfig(n_classes=40, embedding_size=500)).eval(), "random E=500 (no checkpoint shipped)"
 
 
-def _child(mode, minutes, threads, name, q):
+ROOT = Path(__file__).resolve().parent.parent
+#: The last commit before the package was re-laid out (issue 10): what --against compares with by default.
+PRE_REFACTOR = "944fc94~1"
+
+
+def _child(mode, minutes, threads, name, q, root=None, save=True):
+    sys.path.insert(0, str(root or ROOT))  # this checkout, or another version of the package (see --against)
+    os.environ.setdefault("NEURALOGRAM_MODELS", str(ROOT / "data" / "models"))  # the same models for both
     torch.set_num_threads(threads)
-    from neuralogram import neuralogram
+    import inspect
+
+    import neuralogram
+    from neuralogram import neuralogram as transform
+
+    old_api = "sr" in list(inspect.signature(transform).parameters)[:2]  # (y, sr, model) before issue 10
+
+    def run(y):
+        return transform(y, 8000, model, mode=mode) if old_api else transform(y, model, sr=8000, mode=mode)
 
     model, label = _load(name)
     y = make_signal(minutes)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    neuralogram(y[: 8000 * 20], model, sr=8000, mode=mode)  # warm-up (allocator, kernels)
+    run(y[: 8000 * 20])  # warm-up (allocator, kernels)
     t0 = time.perf_counter()
-    N, times = neuralogram(y, model, sr=8000, mode=mode)
+    N, times = run(y)
     dt = time.perf_counter() - t0
-    np.save(f"/tmp/neuralogram-bench-{mode}.npy", N)
-    q.put({"mode": mode, "seconds": dt, "shape": list(N.shape), "model": label,
-           "rss_before_mb": rss0 / 1024, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+    if save:
+        np.save(f"/tmp/neuralogram-bench-{mode}.npy", N)
+    q.put({"mode": mode, "seconds": dt, "shape": list(N.shape), "model": label, "package": neuralogram.__file__,
+           "checksum": float(np.abs(N).sum()), "rss_before_mb": rss0 / 1024,
+           "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 
 
-def run_child(mode, minutes, threads, name):
+def run_child(mode, minutes, threads, name, root=None, save=True):
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    p = ctx.Process(target=_child, args=(mode, minutes, threads, name, q))
+    p = ctx.Process(target=_child, args=(mode, minutes, threads, name, q, root, save))
     p.start()
-    out = q.get()
     p.join()
-    return out
+    if p.exitcode != 0 or q.empty():
+        raise RuntimeError(f"the {mode}-mode child ({root or ROOT}) failed with exit code {p.exitcode}")
+    return q.get()
+
+
+def against(rev, minutes, threads, name, repeats):
+    """Exact-mode seconds of this checkout and of commit ``rev`` on the same signal, alternating fresh processes."""
+    sha = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    with tempfile.TemporaryDirectory(prefix="neuralogram-bench-") as tmp:
+        archive = subprocess.run(["git", "archive", rev, "neuralogram"], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        times = {"old": [], "new": []}
+        sums = {}
+        for _ in range(repeats):
+            for which, root in (("old", Path(tmp)), ("new", None)):
+                r = run_child("exact", minutes, threads, name, root=root, save=False)
+                times[which].append(r["seconds"])
+                sums[which] = r["checksum"]
+                assert (which == "old") == r["package"].startswith(tmp), r["package"]
+    return sha, times, sums
 
 
 @torch.inference_mode()
@@ -114,7 +160,15 @@ def main(argv=None):
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--model", default="vgg19-e500-standin")
+    ap.add_argument("--against", default=PRE_REFACTOR, help="git revision to compare the exact mode with ('' skips)")
+    ap.add_argument("--compare-minutes", type=float, default=10.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--compare-only", action="store_true", help="only the comparison with --against")
     args = ap.parse_args(argv)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))  # this checkout's package, also when run as a plain script
+    if args.compare_only:
+        return _report_against(args, {})
     audio_s = args.minutes * 60
     print(f"one signal of {args.minutes:g} min at 8 kHz, window 2 s, hop 0.5 s; torch {torch.__version__}, "
           f"{args.threads} thread(s), {os.cpu_count()} CPU(s)")
@@ -142,10 +196,27 @@ def main(argv=None):
               f"{r['peak_rss_mb']:7.0f} MB  {'meets' if met else 'MISSES'} the targets")
     print(f"fast vs exact: relative error {d['rel_error']:.3f}, correlation {d['corr']:.4f}, median per-frame "
           f"correlation {d['median_column_corr']:.4f}; speed-up {res['exact']['seconds'] / res['fast']['seconds']:.1f}x")
-    print(json.dumps({"exact_rtf": audio_s / res["exact"]["seconds"], "fast_rtf": audio_s / res["fast"]["seconds"],
-                      "exact_peak_rss_mb": res["exact"]["peak_rss_mb"], "fast_peak_rss_mb": res["fast"]["peak_rss_mb"],
-                      "exact_over_floor": res["exact"]["seconds"] / floor, "fast_vs_exact": d}))
+    summary = {"exact_rtf": audio_s / res["exact"]["seconds"], "fast_rtf": audio_s / res["fast"]["seconds"],
+               "exact_peak_rss_mb": res["exact"]["peak_rss_mb"], "fast_peak_rss_mb": res["fast"]["peak_rss_mb"],
+               "exact_over_floor": res["exact"]["seconds"] / floor, "fast_vs_exact": d}
+    if args.against:
+        _report_against(args, summary)
+    else:
+        print(json.dumps(summary))
     return 0 if ok else 1
+
+
+def _report_against(args, summary: dict) -> int:
+    """Run :func:`against` and print its line and ``summary`` (as JSON) with the comparison added."""
+    sha, t, sums = against(args.against, args.compare_minutes, args.threads, args.model, args.repeats)
+    ratio = min(t["new"]) / min(t["old"])
+    print(f"exact mode, {args.compare_minutes:g} min, this checkout vs {args.against} ({sha}), {args.repeats} "
+          f"alternating runs each: new {', '.join(f'{x:.1f}' for x in t['new'])} s, old "
+          f"{', '.join(f'{x:.1f}' for x in t['old'])} s -> ratio new/old of the fastest runs {ratio:.3f} "
+          f"(same result: sum |N| {sums['new']:.6g} vs {sums['old']:.6g})")
+    summary.update(against=sha, exact_seconds_new=t["new"], exact_seconds_old=t["old"], exact_ratio_new_old=ratio)
+    print(json.dumps(summary))
+    return 0
 
 
 if __name__ == "__main__":
