@@ -356,3 +356,50 @@ def test_huge_declared_length_is_refused(tmp_path):
     p.write_bytes(bytes(b))
     with pytest.raises(ValueError, match="h\\), more than the 24 h|truncated or corrupt|cannot read"):
         read_model_rate(p)
+
+
+# =============================================================================================================
+# the atomic writer
+# =============================================================================================================
+def test_atomic_path_catches_a_writer_that_appends_a_suffix(tmp_path):
+    from neuralogram.cache import atomic_path
+
+    before = _snapshot(tmp_path)
+    with pytest.raises(ValueError, match="appends .npz"):
+        with atomic_path(tmp_path / "result") as tmp:
+            np.savez(tmp, x=np.arange(3))                  # writes <tmp>.npz, leaves <tmp> empty
+    assert _snapshot(tmp_path) == before                    # no empty 'result', no hidden .npz
+
+
+def test_atomic_path_modes_follow_the_umask_and_the_replaced_file(tmp_path):
+    from neuralogram.cache import atomic_path
+
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "a.bin") as tmp:
+            tmp.write_bytes(b"x")
+        assert stat.S_IMODE((tmp_path / "a.bin").stat().st_mode) == 0o644
+        os.umask(0o077)
+        with atomic_path(tmp_path / "b.bin") as tmp:
+            tmp.write_bytes(b"x")
+        assert stat.S_IMODE((tmp_path / "b.bin").stat().st_mode) == 0o600
+        (tmp_path / "a.bin").chmod(0o640)
+        with atomic_path(tmp_path / "a.bin") as tmp:
+            tmp.write_bytes(b"y")
+        assert stat.S_IMODE((tmp_path / "a.bin").stat().st_mode) == 0o640
+        assert (tmp_path / "a.bin").read_bytes() == b"y"
+    finally:
+        os.umask(old)
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    from neuralogram.cache import atomic_path
+
+    (tmp_path / "keep.txt").write_text("original")
+    before = _snapshot(tmp_path)
+    for exc in (RuntimeError, KeyboardInterrupt):
+        with pytest.raises(exc):
+            with atomic_path(tmp_path / "keep.txt") as tmp:
+                tmp.write_text("half")
+                raise exc()
+    assert _snapshot(tmp_path) == before
