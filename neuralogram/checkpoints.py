@@ -19,7 +19,8 @@ from .cache import atomic_path
 from .model import ModelConfig, NeuralogramNet
 
 __all__ = ["FORMAT", "DEFAULT_MODEL", "models_dir", "available_models", "load_model", "resolve_model",
-           "save_checkpoint", "read_checkpoint", "export_model", "model_hash"]
+           "save_checkpoint", "read_checkpoint", "export_model", "model_hash", "check_device",
+           "CheckpointNotFoundError"]
 
 FORMAT = "neuralogram-checkpoint-v1"
 #: The shipped model every entry point uses when none is named (CLI, widgets, chapters).
@@ -56,49 +57,114 @@ def save_checkpoint(path, payload: dict) -> Path:
     return Path(path)
 
 
+class CheckpointNotFoundError(ValueError, FileNotFoundError):
+    """No checkpoint file at the path given (a ``ValueError``, like every bad input, and a ``FileNotFoundError``)."""
+
+
 def read_checkpoint(path) -> dict:
     """Load a checkpoint dict safely; clear errors for missing, truncated, foreign or unsafe files.
+
+    Raises
+    ------
+    ValueError
+        No such file (:class:`CheckpointNotFoundError`), a file that is not a checkpoint (empty, text, another
+        format), truncated, or holding pickled objects other than tensors and plain data.
 
     Book: ``book/05_model.ipynb``.
     """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{path}: not a regular file (a directory or device), so not a checkpoint")
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
+        raise CheckpointNotFoundError(f"no checkpoint at {path}")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         raise ValueError(f"{path}: refused to load: the file holds pickled objects other than tensors and "
                          f"plain data (weights_only=True) — it may try to run code. ({str(err).splitlines()[0]})") from None
-    except (RuntimeError, EOFError, OSError) as err:
-        raise ValueError(f"{path}: truncated or corrupt checkpoint ({str(err).splitlines()[0]})") from None
+    except Exception as err:  # noqa: BLE001 - torch.load raises IndexError, KeyError, ... on foreign bytes
+        why = type(err).__name__ + (f": {str(err).splitlines()[0]}" if str(err).strip() else "")
+        raise ValueError(f"{path}: truncated or corrupt checkpoint, or not a checkpoint at all ({why})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise ValueError(f"{path}: not a neuralogram checkpoint (expected format {FORMAT!r})")
     return ckpt
 
 
-def _build(ckpt: dict, source: str) -> NeuralogramNet:
+def _check_payload(ckpt: dict, source: str) -> tuple[ModelConfig, dict]:
+    """The config and the state dict of a checkpoint, checked before anything is allocated."""
+    cfg = ckpt.get("config")
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{source}: the checkpoint has no model config (key 'config' is "
+                         f"{'missing' if cfg is None else type(cfg).__name__})")
+    sd = ckpt.get("state_dict")
+    if not isinstance(sd, dict) or not sd or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                                     for k, v in sd.items()):
+        raise ValueError(f"{source}: the checkpoint has no weights (key 'state_dict' must map names to tensors, "
+                         f"got {'nothing' if sd is None else type(sd).__name__})")
     try:
-        config = ModelConfig(**ckpt["config"])
-    except TypeError as err:
-        raise ValueError(f"{source}: invalid model config {ckpt.get('config')} ({err})") from None
-    model = NeuralogramNet(config)
-    state = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
-    expected = model.state_dict()
+        config = ModelConfig(**cfg)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{source}: invalid model config {cfg} ({err})") from None
+    try:  # the shapes the config implies, on the meta device: no memory, even for absurd sizes
+        with torch.device("meta"):
+            expected = {k: tuple(v.shape) for k, v in NeuralogramNet(config).state_dict().items()}
+    except (RuntimeError, ValueError, OverflowError, TypeError) as err:
+        raise ValueError(f"{source}: invalid model config {cfg} ({type(err).__name__}: {err})") from None
     problems = []
-    for k, v in expected.items():
-        if k not in state:
+    for k, shape in expected.items():
+        if k not in sd:
             problems.append(f"missing {k}")
-        elif tuple(state[k].shape) != tuple(v.shape):
-            problems.append(f"{k}: checkpoint {tuple(state[k].shape)} vs config {tuple(v.shape)}")
-    problems += [f"unexpected {k}" for k in state if k not in expected]
+        elif tuple(sd[k].shape) != shape:
+            problems.append(f"{k}: checkpoint {tuple(sd[k].shape)} vs config {shape}")
+    problems += [f"unexpected {k}" for k in sd if k not in expected]
     if problems:
         raise ValueError(f"{source}: the weights do not match the config {config.to_dict()}: "
                          + "; ".join(problems[:6]) + (" ..." if len(problems) > 6 else ""))
+    for k, v in sd.items():
+        if v.is_floating_point() and not torch.isfinite(v).all():
+            bad = int((~torch.isfinite(v)).sum())
+            raise ValueError(f"{source}: weight {k} holds {bad} NaN or Inf value(s): a corrupt checkpoint or a "
+                             f"diverged training run")
     labels = ckpt.get("label_names", [])
+    if not isinstance(labels, (list, tuple)) or not all(isinstance(x, str) for x in labels):
+        raise ValueError(f"{source}: label_names must be a list of strings, got {type(labels).__name__}")
     if len(labels) != config.n_classes:
         raise ValueError(f"{source}: {len(labels)} label names but config.n_classes = {config.n_classes}")
-    model.load_state_dict(state)
+    return config, sd
+
+
+def _build(ckpt: dict, source: str) -> NeuralogramNet:
+    config, sd = _check_payload(ckpt, source)
+    model = NeuralogramNet(config)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()})
     return model.eval()
+
+
+def check_device(device) -> torch.device:
+    """A device that exists here: ``cpu``, ``cuda``/``cuda:N`` with CUDA, ``mps`` with Metal; else ``ValueError``.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    if device is None:
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"unknown device {device!r}; use cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cpu":
+        return dev
+    if dev.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            raise ValueError(f"device {device!r} asked for, but CUDA is not available here (use cpu)")
+        if dev.index is not None and dev.index >= n:
+            raise ValueError(f"device {device!r} asked for, but there are {n} CUDA device(s) (cuda:0 .. cuda:{n - 1})")
+        return dev
+    if dev.type == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise ValueError(f"device {device!r} asked for, but Metal (mps) is not available here (use cpu)")
+        return dev
+    raise ValueError(f"device {device!r} is not supported; use cpu, cuda, cuda:N or mps")
 
 
 def _temperature(ckpt: dict, source: str) -> float:
@@ -123,11 +189,17 @@ def load_model(name_or_path, *, device: str | torch.device = "cpu"):
 
     Book: ``book/05_model.ipynb``.
     """
+    device = check_device(device)
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise ValueError(f"a model name or checkpoint path is needed, got {type(name_or_path).__name__}")
     p = Path(name_or_path)
-    if not p.suffix and not p.exists():
-        p = models_dir() / f"{name_or_path}.pt"
-        if not p.is_file():
-            raise ValueError(f"unknown model {name_or_path!r}; available: {available_models()}")
+    if not p.exists():
+        shipped = models_dir() / f"{p.stem if p.suffix == '.pt' else p.name}.pt"
+        if str(name_or_path) and p.name == str(name_or_path) and shipped.is_file():
+            p = shipped                      # a shipped name, with or without ".pt"
+        else:
+            raise ValueError(f"unknown model {str(name_or_path)!r}: no such checkpoint file and no shipped model of "
+                             f"that name; available: {available_models()}")
     ckpt = read_checkpoint(p)
     model = _build(ckpt, str(p)).to(device)
     info = {k: ckpt.get(k) for k in ("label_names", "label_mids", "config", "metrics", "train", "calibration")}

@@ -403,3 +403,104 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
                 tmp.write_text("half")
                 raise exc()
     assert _snapshot(tmp_path) == before
+
+
+# =============================================================================================================
+# checkpoints
+# =============================================================================================================
+def _ckpt_dict(path):
+    from neuralogram.checkpoints import read_checkpoint
+
+    return read_checkpoint(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"hello world\n", b"PK\x03\x04 not really a zip", None, b"\x80\x02}q\x00."])
+def test_foreign_files_as_checkpoints(tmp_path, content):
+    from neuralogram.checkpoints import load_model
+
+    p = tmp_path / "m.pt"
+    if content is None:
+        shutil.copy("/etc/passwd", p)
+    else:
+        p.write_bytes(content)
+    with pytest.raises(ValueError, match="m.pt: (truncated or corrupt|not a neuralogram checkpoint)"):
+        load_model(p)
+
+
+@pytest.mark.parametrize("drop", ["config", "state_dict"])
+def test_checkpoint_missing_config_or_weights(tmp_path, ckpt, drop):
+    from neuralogram.checkpoints import load_model, save_checkpoint
+
+    d = {k: v for k, v in _ckpt_dict(ckpt).items() if k != drop}
+    save_checkpoint(tmp_path / "x.pt", d)
+    with pytest.raises(ValueError, match=f"no (model config|weights).*'{drop}'"):
+        load_model(tmp_path / "x.pt")
+
+
+@pytest.mark.parametrize("change", [
+    {"embedding_size": 10 ** 12}, {"embedding_size": 1e12}, {"width": 1e9}, {"n_classes": 10 ** 15},
+    {"fc_size": 2 ** 62}, {"bogus_key": 1}, {"loss": "hinge"}, {"embedding_size": -1},
+])
+def test_absurd_configs_are_refused_before_allocating(tmp_path, ckpt, change):
+    import resource
+
+    from neuralogram.checkpoints import load_model, save_checkpoint
+
+    d = _ckpt_dict(ckpt)
+    save_checkpoint(tmp_path / "x.pt", dict(d, config=dict(d["config"], **change)))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ValueError, match="config"):
+        load_model(tmp_path / "x.pt")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000   # KB: nothing big allocated
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_nan_or_inf_weights_are_refused(tmp_path, ckpt, value):
+    from neuralogram.checkpoints import load_model, save_checkpoint
+
+    d = _ckpt_dict(ckpt)
+    sd = {k: v.clone() for k, v in d["state_dict"].items()}
+    sd["trunk.conv3_2.0.weight"].view(-1)[17] = value
+    save_checkpoint(tmp_path / "x.pt", dict(d, state_dict=sd))
+    with pytest.raises(ValueError, match=r"trunk.conv3_2.0.weight holds 1 NaN or Inf"):
+        load_model(tmp_path / "x.pt")
+
+
+def test_bad_state_dict_and_labels(tmp_path, ckpt):
+    from neuralogram.checkpoints import load_model, save_checkpoint
+
+    d = _ckpt_dict(ckpt)
+    save_checkpoint(tmp_path / "a.pt", dict(d, state_dict={"x": 1}))
+    with pytest.raises(ValueError, match="no weights"):
+        load_model(tmp_path / "a.pt")
+    save_checkpoint(tmp_path / "b.pt", dict(d, label_names="c0,c1,c2,c3,c4"))
+    with pytest.raises(ValueError, match="label_names must be a list"):
+        load_model(tmp_path / "b.pt")
+
+
+def test_model_names_with_a_suffix_and_missing_files(tmp_path, monkeypatch, ckpt):
+    from neuralogram.checkpoints import CheckpointNotFoundError, available_models, load_model, read_checkpoint
+
+    monkeypatch.setenv("NEURALOGRAM_MODELS", str(ckpt.parent))
+    assert available_models() == ["tiny"]
+    assert load_model("tiny")[1]["name"] == load_model("tiny.pt")[1]["name"] == "tiny"
+    for name in ("tiny.pth", "nope.pt", "nope", str(tmp_path / "gone.pt")):
+        with pytest.raises(ValueError, match=r"unknown model .*available: \['tiny'\]"):
+            load_model(name)
+    with pytest.raises(CheckpointNotFoundError):            # a ValueError that is also a FileNotFoundError
+        read_checkpoint(tmp_path / "gone.pt")
+    with pytest.raises(ValueError, match="not a regular file"):
+        load_model(tmp_path)
+
+
+@pytest.mark.parametrize("device,msg", [("bogus", "unknown device"), ("meta", "not supported"),
+                                        ("cuda:99", "CUDA"), ("mps", "mps")])
+def test_devices_that_do_not_exist(ckpt, device, msg):
+    from neuralogram.checkpoints import check_device, load_model
+
+    if device == "mps" and torch.backends.mps.is_available():
+        pytest.skip("this machine has Metal")
+    with pytest.raises(ValueError, match=msg):
+        check_device(device)
+    with pytest.raises(ValueError, match=msg):
+        load_model(ckpt, device=device)
