@@ -438,6 +438,15 @@ def test_window_logits_are_the_network_output(tiny_real):
     p = rw.tag_probs(z, loss="bce")
     np.testing.assert_allclose(p, 1 / (1 + np.exp(-ref[0])), atol=1e-6)
     np.testing.assert_allclose(rw.tag_probs(z, temperature=2.0), 1 / (1 + np.exp(-ref[0] / 2)), atol=1e-6)
+    # a calibrated model (load_model sets model.temperature): the logits stay raw, the temperature is read off it
+    model.temperature = 2.0
+    try:
+        np.testing.assert_allclose(rw.window_logits(y, model, sr=8000), z, atol=1e-6)
+        assert rw.model_temperature(model, {}) == 2.0
+    finally:
+        model.temperature = 1.0
+    assert rw.model_temperature(model, {"calibration": {"temperature": 1.5}}) == 1.5
+    assert rw.model_temperature(model, {"calibration": None}) == 1.0
 
 
 def test_clip_logits_are_cached_per_clip(tiny_real, monkeypatch):
@@ -472,7 +481,8 @@ def test_probe_end_to_end_on_fixtures(tiny_real, tiny_corpus):
         assert 0 <= m["speech_rate"] <= 1 and 0 <= m["male_rate"] <= 1 and m["n"] == 2 * 2 * 3
     e = r["esc50"]
     assert e["in_labels"] == 1 and 0 <= e["top1"] <= 1 and 0 <= e["mAP"] <= 1
-    assert set(r["calibration"]["real"]) == {"before", "after"}
+    assert set(r["calibration"]) == {"esc50", "fsdd"} and set(r["calibration"]["fsdd"]) == {"before", "after"}
+    assert r["calibration"]["fsdd"]["after"]["ece_top"] != r["calibration"]["fsdd"]["before"]["ece_top"]
     st = rw.standin_logits(model, info, store=store)
     assert st["logits"].shape == (len(store), 5) and st["targets"][:, 3:].sum() > 0
     assert st["targets"][:, :3].sum() == 0                                   # labels mapped by id

@@ -43,8 +43,8 @@ labels, and ``all``, every (clip, label) pair of the model's labels,
 
 .. math::  \\mathrm{ECE} = \\sum_{b=1}^{15} \\frac{n_b}{n} \\big| \\mathrm{acc}_b - \\mathrm{conf}_b \\big| .
 
-Measured on stand-in clips the model never saw and on the real held-out clips (ESC-50 held-out sources and FSDD
-held-out speakers in 2 s of silence), whose targets are their AudioSet labels in the model's label set: an ESC-50
+Measured on stand-in clips the model never saw and, separately, on the real held-out clips of ESC-50 and of FSDD
+(its held-out speakers in 2 s of silence), whose targets are their AudioSet labels in the model's label set: an ESC-50
 clip of a class the model has no label for has no positive label, so any confident tag on it counts against
 calibration (the doubt a model should show on sound it has no name for). Tags and ECE are computed from cached
 window *logits*, so a model whose card has a temperature (:func:`model_temperature`) is measured before
@@ -325,10 +325,14 @@ def clip_logits(clips, model, info=None, *, condition: str | None = None, seed: 
 
 
 def model_temperature(model, info=None) -> float:
-    """The temperature a model's card says calibrates it (``info["calibration"]["temperature"]``), else 1.
+    """The temperature that calibrates a model: ``model.temperature``, which ``load_model`` sets from the
+    checkpoint's ``calibration`` (1 when it has none), else ``info["calibration"]["temperature"]``.
 
     Book: ``book/13_real_world.ipynb``.
     """
+    t = getattr(model, "temperature", None)
+    if t is not None and float(t) != 1.0:
+        return float(t)
     cal = (info or {}).get("calibration") or {}
     return float(cal.get("temperature", 1.0))
 
@@ -688,9 +692,10 @@ def real_world_probe(model, info=None, *, n_per_digit: int | None = None, standi
     -------
     dict
         ``name``, ``n_labels``, ``real_data`` (:func:`trained_on_real`), ``temperature``, ``fsdd`` {condition:
-        :func:`fsdd_metrics`}, ``esc50`` (:func:`esc50_metrics`), ``calibration`` {``"real"``, ``"standin"``: {
-        ``"before"``, ``"after"``: :func:`calibration_summary`}} (``"after"`` only with a temperature), and the
-        data behind them (``fsdd_clips``, ``fsdd_probs`` {condition: (n, C)}, ``esc50_clips``, ``esc50_probs``).
+        :func:`fsdd_metrics`}, ``esc50`` (:func:`esc50_metrics`), ``calibration`` {``"esc50"``, ``"fsdd"`` (in 2 s
+        of silence), ``"standin"``: {``"before"``, ``"after"``: :func:`calibration_summary`}} (``"after"`` only with
+        a temperature), and the data behind them (``fsdd_clips``, ``fsdd_probs`` {condition: (n, C)},
+        ``esc50_clips``, ``esc50_probs``).
 
     Raises
     ------
@@ -713,10 +718,10 @@ def real_world_probe(model, info=None, *, n_per_digit: int | None = None, standi
                esc50=esc50_metrics(es_probs, mids, [c.target for c in es_clips], names),
                fsdd_clips=fs["clips"], fsdd_probs=fs_probs, esc50_clips=es_clips, esc50_probs=es_probs)
     cond = "in 2 s of silence" if "in 2 s of silence" in fs["logits"] else next(iter(fs["logits"]))
-    Y = np.concatenate([real_targets(es_clips, mids), real_targets(fs["clips"], mids)])
-    cal = {"real": {k: calibration_summary(np.concatenate([tag_probs(es_logits, loss=loss, temperature=t),
-                                                           tag_probs(fs["logits"][cond], loss=loss, temperature=t)]),
-                                           Y) for k, t in temps.items()}}
+    cal = {"esc50": {k: calibration_summary(tag_probs(es_logits, loss=loss, temperature=t), real_targets(es_clips, mids))
+                     for k, t in temps.items()},
+           "fsdd": {k: calibration_summary(tag_probs(fs["logits"][cond], loss=loss, temperature=t),
+                                           real_targets(fs["clips"], mids)) for k, t in temps.items()}}
     if standin:
         from ..calibration import apply_temperature
 
@@ -757,9 +762,10 @@ def summary_rows(results, baseline: dict | None = None) -> list[dict]:
         e = r["esc50"]
         row.update({"ESC top-1": e["top1"], "ESC mAP": e["mAP"], "top tag": e["top_tag"], "top-5 tags": e["top5_tags"]})
         cal = r["calibration"]
-        pick = "after" if "after" in cal["real"] else "before"
+        pick = "after" if "after" in cal["esc50"] else "before"
         row["ECE stand-in"] = cal["standin"][pick]["ece_top"] if "standin" in cal else float("nan")
-        row["ECE real"] = cal["real"][pick]["ece_top"]
+        row["ECE ESC-50"] = cal["esc50"][pick]["ece_top"]
+        row["ECE FSDD"] = cal["fsdd"][pick]["ece_top"]
         rows.append(row)
     if baseline is not None:
         rows.append({"model": "MFCC + logistic regression", "real data": "ESC-50 train", "labels": 50,
