@@ -18,13 +18,16 @@ import torch
 from .cache import atomic_path
 from .model import ModelConfig, NeuralogramNet
 
-__all__ = ["FORMAT", "DEFAULT_MODEL", "models_dir", "available_models", "load_model", "resolve_model",
+__all__ = ["FORMAT", "DEFAULT_MODEL", "DEFAULT_FAMILY", "models_dir", "available_models", "load_model", "resolve_model",
            "save_checkpoint", "read_checkpoint", "export_model", "model_hash", "check_device",
            "CheckpointNotFoundError"]
 
 FORMAT = "neuralogram-checkpoint-v1"
 #: The shipped model every entry point uses when none is named (CLI, widgets, chapters).
 DEFAULT_MODEL = "vgg19-e500-standin"
+#: The family of shipped models (the last part of their names) that the probe chapters compare across sizes:
+#: ``"standin"`` (trained on the synthetic stand-in corpus) or ``"real"`` (fine-tuned with real recordings).
+DEFAULT_FAMILY = DEFAULT_MODEL.rsplit("-", 1)[1]
 
 
 def models_dir() -> Path:
@@ -36,13 +39,24 @@ def models_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parent.parent / "data" / "models"
 
 
-def available_models() -> list[str]:
+def available_models(*, family: str | None = None) -> list[str]:
     """Names of the shipped checkpoints (``data/models/NAME.pt``), sorted.
+
+    Parameters
+    ----------
+    family : str, optional
+        Only the models of one family, the last part of the name (``"standin"``, ``"real"``; see
+        :data:`DEFAULT_FAMILY`). Default: every shipped model.
 
     Book: ``book/05_model.ipynb``.
     """
     d = models_dir()
-    return sorted(p.stem for p in d.glob("*.pt")) if d.is_dir() else []
+    names = sorted(p.stem for p in d.glob("*.pt")) if d.is_dir() else []
+    if family is not None:
+        if not isinstance(family, str) or not family or "-" in family:
+            raise ValueError(f"family must be the last part of a model name, e.g. 'standin' or 'real', got {family!r}")
+        names = [n for n in names if n.rsplit("-", 1)[-1] == family]
+    return names
 
 
 def save_checkpoint(path, payload: dict) -> Path:

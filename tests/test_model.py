@@ -87,3 +87,19 @@ def test_bad_config():
         ModelConfig(n_classes=3, embedding_size=0)
     with pytest.raises(ValueError, match="loss"):
         ModelConfig(n_classes=3, loss="hinge")
+
+
+def test_available_models_by_family(tmp_path, monkeypatch):
+    from neuralogram.checkpoints import DEFAULT_FAMILY, DEFAULT_MODEL, available_models
+
+    assert DEFAULT_MODEL.endswith("-" + DEFAULT_FAMILY)
+    monkeypatch.setenv("NEURALOGRAM_MODELS", str(tmp_path))
+    for name in ("vgg19-e64-standin", "vgg19-e500-real", "vgg19-e500-standin", "notes"):
+        (tmp_path / f"{name}.pt").write_bytes(b"")
+    assert available_models() == ["notes", "vgg19-e500-real", "vgg19-e500-standin", "vgg19-e64-standin"]
+    assert available_models(family="standin") == ["vgg19-e500-standin", "vgg19-e64-standin"]
+    assert available_models(family="real") == ["vgg19-e500-real"]
+    assert available_models(family="nothing") == []
+    for bad in ("", "e500-real", 3):
+        with pytest.raises(ValueError, match="family"):
+            available_models(family=bad)

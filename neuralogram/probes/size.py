@@ -15,13 +15,14 @@ __all__ = ["shipped_by_size", "size_probe"]
 
 
 def shipped_by_size(names=None) -> list[tuple[int, str]]:
-    """``(E, name)`` of the shipped models (or of ``names``), largest E first.
+    """``(E, name)`` of the shipped models of :data:`~neuralogram.checkpoints.DEFAULT_FAMILY` (or of ``names``),
+    largest E first: the sizes the chapter compares are models trained the same way.
 
     Book: ``book/08_embedding_size.ipynb``.
     """
-    from ..checkpoints import available_models, read_checkpoint, models_dir
+    from ..checkpoints import DEFAULT_FAMILY, available_models, read_checkpoint, models_dir
 
-    names = available_models() if names is None else list(names)
+    names = available_models(family=DEFAULT_FAMILY) if names is None else list(names)
     out = []
     for n in names:
         ck = read_checkpoint(models_dir() / f"{n}.pt")
@@ -36,7 +37,7 @@ def size_probe(names=None, *, baseline: bool = True, corpus=None, seed: int = 0,
     Parameters
     ----------
     names : list of str, optional
-        Shipped model names (default: all of :func:`neuralogram.available_models`).
+        Shipped model names (default: the shipped models of the default family, :func:`shipped_by_size`).
     baseline : bool
         Also run each model's fair random-initialised twin (:func:`~neuralogram.probes.baseline.random_init_model`).
     params
