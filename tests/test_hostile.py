@@ -504,3 +504,200 @@ def test_devices_that_do_not_exist(ckpt, device, msg):
         check_device(device)
     with pytest.raises(ValueError, match=msg):
         load_model(ckpt, device=device)
+
+
+# =============================================================================================================
+# the CLI: nothing lost, nothing left behind, one line per error, exit 2
+# =============================================================================================================
+def _cli(argv, capsys):
+    from neuralogram.cli import main
+
+    try:
+        rc = main([str(a) for a in argv])
+    except SystemExit as e:
+        rc = e.code
+    return rc, capsys.readouterr().err
+
+
+def _assert_one_line_error(rc, err, match):
+    lines = err.strip().splitlines()
+    assert rc == 2, err
+    assert len(lines) == 1 and lines[0].startswith("neuralogram compute: error: "), err
+    assert "Traceback" not in err
+    assert __import__("re").search(match, lines[0]), lines[0]
+
+
+@pytest.fixture
+def work(tmp_path):
+    d = tmp_path / "work"
+    d.mkdir()
+    sf.write(str(d / "in.wav"), _noise(3.0, sr=44100, channels=2).T, 44100, subtype="PCM_16")
+    return d
+
+
+@pytest.fixture
+def no_compute(monkeypatch):
+    """Fail the test if the CLI starts reading the audio (checks must come first)."""
+    import neuralogram.cli.compute as C
+
+    def boom(*a, **k):
+        raise AssertionError("the audio was read before the arguments were checked")
+
+    monkeypatch.setattr(C, "read_model_rate", boom)
+
+
+def _refused(argv, capsys, folder, match):
+    before = _snapshot(folder)
+    rc, err = _cli(argv, capsys)
+    _assert_one_line_error(rc, err, match)
+    assert _snapshot(folder) == before
+
+
+def test_cli_refuses_the_input_as_output(work, ckpt, capsys, monkeypatch, no_compute):
+    monkeypatch.chdir(work)
+    (work / "sub").mkdir()
+    os.symlink(work / "in.wav", work / "link.npz")
+    os.link(work / "in.wav", work / "hard.npz")
+    shutil.copy(work / "in.wav", work / "in.npz")
+    for out in ("in.npz", "./sub/../in.npz", str(work / "in.npz"), "link.npz", "hard.npz"):
+        inp = "in.npz" if out in ("in.npz", "./sub/../in.npz", str(work / "in.npz")) else "in.wav"
+        _refused(["compute", inp, "-o", out, "--model", ckpt, "-q"], capsys, work, "same file as .*refusing")
+    shutil.copy(work / "in.wav", work / "in.png")
+    _refused(["compute", "in.png", "-o", "out.npz", "--png", "in.png", "--model", ckpt, "-q"], capsys, work,
+             "--png in.png is the same file")
+    _refused(["compute", "in.wav", "-o", "same.npz", "--png", "same.npz", "--model", ckpt, "-q"], capsys, work,
+             r"must end in \.png")
+
+
+@pytest.mark.parametrize("out,match", [
+    ("OUT", r"must end in \.npz \(numpy would write another file"),
+    ("out.npz.tmp", r"must end in \.npz"),
+    ("out.wav", r"must end in \.npz"),
+    ("missing/out.npz", "folder .* does not exist"),
+    ("adir.npz", "is a directory"),
+    ("/proc/neuralogram-test.npz", "cannot write in /proc"),
+])
+def test_cli_checks_the_output_before_computing(work, ckpt, capsys, monkeypatch, no_compute, out, match):
+    monkeypatch.chdir(work)
+    (work / "adir.npz").mkdir()
+    _refused(["compute", "in.wav", "-o", out, "--model", ckpt, "-q"], capsys, work, match)
+
+
+def test_cli_refuses_a_read_only_output(work, ckpt, capsys, no_compute):
+    ro = work / "ro.npz"
+    ro.write_bytes(b"keep me")
+    ro.chmod(0o444)
+    _refused(["compute", work / "in.wav", "-o", ro, "--model", ckpt, "-q"], capsys, work, "read-only")
+    assert ro.read_bytes() == b"keep me"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_cli_refuses_a_read_only_folder(work, ckpt, capsys, no_compute):
+    d = work / "ro"
+    d.mkdir()
+    d.chmod(0o555)
+    try:
+        _refused(["compute", work / "in.wav", "-o", d / "x.npz", "--model", ckpt, "-q"], capsys, work,
+                 "cannot write in")
+    finally:
+        d.chmod(0o755)
+
+
+@pytest.mark.parametrize("extra,match", [
+    (["--device", "bogus"], "unknown device 'bogus'"),
+    (["--device", "meta"], "not supported"),
+    (["--device", "cuda:99"], "CUDA"),
+    (["--window", "3"], "longer than the model's context"),
+    (["--window", "nan"], "finite"),
+    (["--hop", "0"], "hop"),
+    (["--hop", "-1"], "hop"),
+    (["--layer", "conv9_9"], "unknown layer"),
+    (["--batch-size", "0"], "batch_size"),
+    (["--window", "abc"], "invalid float value"),
+    (["--model", "tiny.pth"], r"unknown model .*available"),
+    (["--model", "/etc/passwd"], "truncated or corrupt checkpoint"),
+])
+def test_cli_bad_options_fail_before_computing(work, ckpt, capsys, no_compute, extra, match):
+    argv = ["compute", work / "in.wav", "-o", work / "o.npz", "--model", ckpt, "-q"] + extra
+    _refused(argv, capsys, work, match)
+
+
+def test_cli_argparse_errors_are_one_line(work, capsys):
+    _refused(["compute", work / "in.wav"], capsys, work, "required: -o")
+    _refused(["compute", work / "in.wav", "-o", work / "o.npz", "--frobnicate"], capsys, work,
+             "unrecognized arguments")
+
+
+def test_cli_bad_inputs(work, ckpt, capsys):
+    (work / "text.wav").write_text("not audio")
+    (work / "empty.flac").write_bytes(b"")
+    shutil.copy("/etc/passwd", work / "passwd.wav")
+    _truncate(_write(work / "trunc.flac", _noise(3.0, sr=44100), 44100))
+    _truncate(_write(work / "trunc.mp3", _noise(3.0, sr=44100), 44100, format="MP3"))
+    p = _write(work / "huge.wav", np.zeros(500, np.int16), 8000, subtype="PCM_16")
+    b = bytearray(p.read_bytes())
+    b[24:28] = (1_000_000_007).to_bytes(4, "little")
+    p.write_bytes(bytes(b))
+    nan = _noise(3.0)
+    nan[9000] = np.inf
+    _write(work / "nan.wav", nan, SR, subtype="FLOAT")
+    (work / "folder.wav").mkdir()
+    cases = [("text.wav", "cannot read .*as audio"), ("empty.flac", "cannot read .*as audio"),
+             ("passwd.wav", "cannot read .*as audio"), ("trunc.flac", "truncated or corrupt"),
+             ("trunc.mp3", "truncated or corrupt"), ("huge.wav", "1000000007 Hz"), ("nan.wav", "NaN or Inf"),
+             ("missing.wav", "no such file"), ("folder.wav", "not a regular file")]
+    for name, match in cases:
+        _refused(["compute", work / name, "-o", work / "o.npz", "--png", work / "o.png", "--model", ckpt, "-q"],
+                 capsys, work, match)
+
+
+def test_cli_writes_exactly_what_was_asked_with_normal_permissions(work, ckpt, capsys):
+    old = os.umask(0o022)
+    try:
+        before = set(_snapshot(work))
+        rc, err = _cli(["compute", work / "in.wav", "-o", work / "r.NPZ", "--png", work / "r.png", "--model", ckpt,
+                        "--hop", "1", "-q"], capsys)
+        assert rc == 0 and err == ""
+        assert set(_snapshot(work)) - before == {"r.NPZ", "r.png"}     # nothing else, no hidden temporaries
+        for name in ("r.NPZ", "r.png"):
+            assert stat.S_IMODE((work / name).stat().st_mode) == 0o644
+        with np.load(work / "r.NPZ") as z:
+            assert z["N"].shape == (32, 2) and json.loads(str(z["meta"]))["sr"] == 44100
+    finally:
+        os.umask(old)
+
+
+def test_cli_replaces_an_existing_result_atomically(work, ckpt, capsys, monkeypatch):
+    import neuralogram.cli.compute as C
+
+    out, png = work / "r.npz", work / "r.png"
+    out.write_bytes(b"old result")
+    png.write_bytes(b"old picture")
+    before = _snapshot(work)
+
+    def broken_figure(*a, **k):
+        raise ValueError("drawing failed")
+
+    monkeypatch.setattr("neuralogram.viz.plotting.neuralogram_figure", broken_figure)
+    rc, err = _cli(["compute", work / "in.wav", "-o", out, "--png", png, "--model", ckpt, "-q"], capsys)
+    _assert_one_line_error(rc, err, "drawing failed")
+    assert _snapshot(work) == before                        # the npz was not renamed in without its png
+    monkeypatch.undo()
+    assert C is not None
+    rc, _ = _cli(["compute", work / "in.wav", "-o", out, "--model", ckpt, "-q"], capsys)
+    assert rc == 0 and out.read_bytes()[:2] == b"PK"
+
+
+def test_cli_output_through_a_symlink_writes_its_target(work, ckpt, capsys):
+    target = work / "target.npz"
+    os.symlink(target, work / "link.npz")
+    rc, _ = _cli(["compute", work / "in.wav", "-o", work / "link.npz", "--model", ckpt, "-q"], capsys)
+    assert rc == 0 and (work / "link.npz").is_symlink() and target.read_bytes()[:2] == b"PK"
+
+
+def test_cli_truncated_wav_warns_in_one_line_and_computes(work, ckpt, capsys):
+    _truncate(work / "in.wav", keep=0.6)
+    rc, err = _cli(["compute", work / "in.wav", "-o", work / "o.npz", "--model", ckpt, "-q"], capsys)
+    assert rc == 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("neuralogram compute: warning: ") and "truncated" in lines[0]

@@ -328,11 +328,11 @@ def test_cli_compute(tmp_path, model, capsys):
     np.testing.assert_allclose(N, ref, rtol=1e-4, atol=1e-6)
     junk = tmp_path / "junk.wav"
     junk.write_bytes(b"RIFFnope")
-    assert main(["compute", str(junk), "-o", str(tmp_path / "j.npz"), "--model", str(ckpt), "-q"]) == 1
+    assert main(["compute", str(junk), "-o", str(tmp_path / "j.npz"), "--model", str(ckpt), "-q"]) == 2
     assert "cannot read" in capsys.readouterr().err
     assert not (tmp_path / "j.npz").exists()
     assert main(["compute", str(wav), "-o", str(tmp_path / "k.npz"), "--model", str(ckpt), "--window", "3",
-                 "-q"]) == 1
+                 "-q"]) == 2
     assert "context" in capsys.readouterr().err
 
 

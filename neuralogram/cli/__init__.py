@@ -16,13 +16,21 @@ from . import compute, data, train
 __all__ = ["main", "build_parser"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``neuralogram compute: error: ...``, status 2), like every user error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``neuralogram`` argument parser with every sub-command.
 
     Book: ``book/06_neuralogram.ipynb``.
     """
-    parser = argparse.ArgumentParser(prog="neuralogram", description="Neuralograms: data, training, transform.")
+    parser = _Parser(prog="neuralogram", description="Neuralograms: data, training, transform.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.commands = sub.choices
     data.register(sub)
     train.register(sub)
     compute.register(sub)
@@ -35,7 +43,9 @@ def main(argv=None) -> int:
     Book: ``book/06_neuralogram.ipynb``.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the sub-command's parser: "neuralogram compute: error: unrecognized arguments: ..."
+        parser.commands.get(getattr(args, "command", None), parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
