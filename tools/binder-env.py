@@ -49,7 +49,7 @@ def render() -> str:
         "channels:",
         "  - conda-forge",
         "dependencies:",
-        "  - python=3.11",
+        "  - python>=3.11.5,<3.12         # the venv's 3.11.7; soupsieve 4.1.3 needs >= 3.11.5",
         "  - pip",
         "  - libsndfile",
         "  - pip:",
