@@ -30,6 +30,7 @@ book: env web-assets
 
 # MathJax, the ipywidgets embed manager and RequireJS served from the build (pages render offline)
 web-assets:
+	@[[ -f book/_static/vendor/STAMP ]] || tools/apt-needs.sh npm:npm
 	tools/web-assets.sh
 
 test: env unit nbval browser
@@ -43,6 +44,7 @@ nbval: env
 # Every page of the rendered book in headless Chromium. Builds the book first only if _build/html is missing or
 # older than a chapter, the configuration or the package.
 browser: env
+	@tools/apt-needs.sh chromium:chromium chromedriver:chromium-driver
 	@if tools/book-stale.sh; then $(MAKE) --no-print-directory book; fi
 	$(PY) -m pytest -p no:cacheprovider -q tests/test_book_browser.py
 
