@@ -41,13 +41,15 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .audio import PAPER_SR, check_positive, check_sr, to_model_rate
+from .audio import PAPER_SR, check_positive, to_model_rate
 from .cache import atomic_path
+from .checkpoints import check_device
 from .model import NeuralogramNet
 from .spectral import PAPER_HOP_LENGTH, PAPER_N_FFT, LinearSpectrogram
 
@@ -203,7 +205,7 @@ def _spec_frames(x: torch.Tensor, f0: int, f1: int, spec: LinearSpectrogram) -> 
 @contextlib.contextmanager
 def _eval_on(model, device):
     """Run ``model`` in eval mode on ``device`` (default: where it is); restore its training flag afterwards."""
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    device = check_device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
     model.to(device).eval()
     try:
@@ -320,18 +322,19 @@ def _fast(x, starts, W, model, layer, device, progress, chunk_frames=_FAST_CHUNK
     return N.float().numpy()
 
 
-def neuralogram(y, model, *, sr: int, window: float = 2.0, hop: float = 0.5, layer: str | None = None,
+def neuralogram(y, model, *, sr: int | None = None, window: float = 2.0, hop: float = 0.5, layer: str | None = None,
                 mode: str = "exact", batch_size: int = 16, device=None, pad_end: bool = False,
                 progress: bool = False):
     """The neuralogram of ``y``: the embedding of every ``window``-second window, every ``hop`` seconds.
 
     Parameters
     ----------
-    y : np.ndarray or torch.Tensor [shape=(n,) or (channels, n)]
-        Audio at ``sr`` Hz, any length. Stereo (channels, n) is averaged to mono.
+    y : np.ndarray or torch.Tensor [shape=(n,) or (channels, n)], or a path, bytes or a seekable file object
+        Audio at ``sr`` Hz, any length. Stereo (channels, n) is averaged to mono (soundfile's (n, channels) too;
+        see :mod:`neuralogram.audio` for the rules). A file is streamed from disk, never held whole.
     sr : int
-        Sample rate of ``y``; the signal is resampled to the model's 8 kHz
-        (:func:`neuralogram.audio.to_model_rate`).
+        Sample rate of ``y`` (required for arrays; for a file, ``None`` or the file's own rate); the signal is
+        resampled to the model's 8 kHz (:func:`neuralogram.audio.to_model_rate`).
     model : NeuralogramNet
         A trained network (:func:`neuralogram.load_model`); it is put in eval mode for the call and restored.
     window : float
@@ -379,7 +382,6 @@ def neuralogram(y, model, *, sr: int, window: float = 2.0, hop: float = 0.5, lay
     Book: ``book/06_neuralogram.ipynb``.
     """
     cfg = _check_model(model)
-    sr = check_sr(sr)
     _check_args(model, window, hop, layer, mode, batch_size)  # cheap checks before the resampling
     x = to_model_rate(y, sr=sr, target_sr=cfg.sr, progress=progress)  # the one validation of the audio
     return neuralogram_8k(x, model, window=window, hop=hop, layer=layer, mode=mode, batch_size=batch_size,
@@ -595,6 +597,6 @@ def load_permutation(path, *, return_meta: bool = False):
         with np.load(path, allow_pickle=False) as z:
             p = _check_perm(z["perm"])
             meta = json.loads(str(z["meta"])) if "meta" in z else {}
-    except (OSError, KeyError, ValueError) as err:
-        raise ValueError(f"{path}: not a saved permutation ({err})") from None
+    except (OSError, KeyError, ValueError, EOFError, TypeError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path}: not a saved permutation ({type(err).__name__}: {err})") from None
     return (p, meta) if return_meta else p

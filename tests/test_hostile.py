@@ -701,3 +701,55 @@ def test_cli_truncated_wav_warns_in_one_line_and_computes(work, ckpt, capsys):
     assert rc == 0
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("neuralogram compute: warning: ") and "truncated" in lines[0]
+
+
+# =============================================================================================================
+# the transform's entry points: files and streams, devices, saved permutations
+# =============================================================================================================
+def test_neuralogram_of_a_path_or_stream_equals_that_of_the_array(tmp_path, tiny):
+    from neuralogram.transform import neuralogram
+
+    y = _noise(4.0, sr=44100, channels=2)
+    p = _write(tmp_path / "s.flac", y.T, 44100, subtype="PCM_24")
+    back, _ = load_audio(p)
+    N, t = neuralogram(back, tiny, sr=44100, hop=1.0)
+    for src in (p, str(p), p.read_bytes()):
+        N2, t2 = neuralogram(src, tiny, hop=1.0)
+        np.testing.assert_allclose(N2, N, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(t2, t)
+    with open(p, "rb") as fh:
+        np.testing.assert_allclose(neuralogram(fh, tiny, hop=1.0)[0], N, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(neuralogram(p, tiny, sr=44100, hop=1.0)[0], N, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="sr .*required"):
+        neuralogram(back, tiny)
+    with pytest.raises(ValueError, match="the file is 44100 Hz"):
+        neuralogram(p, tiny, sr=8000)
+
+
+@pytest.mark.parametrize("device,msg", [("bogus", "unknown device"), ("cuda:99", "CUDA")])
+def test_neuralogram_refuses_devices_that_do_not_exist(tiny, device, msg):
+    from neuralogram.transform import neuralogram
+
+    with pytest.raises(ValueError, match=msg):
+        neuralogram(_noise(3.0), tiny, sr=SR, device=device)
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", b"PK\x03\x04garbage", b"\x93NUMPY", "npy", "nopern",
+                                     "notperm", "pickled"])
+def test_load_permutation_on_garbage(tmp_path, content):
+    from neuralogram.transform import load_permutation
+
+    p = tmp_path / "perm.npz"
+    if content == "npy":
+        np.save(tmp_path / "perm.npy", np.arange(5))
+        p = tmp_path / "perm.npy"
+    elif content == "nopern":
+        np.savez(p, other=np.arange(3))
+    elif content == "notperm":
+        np.savez(p, perm=np.array([0, 0, 2]))
+    elif content == "pickled":
+        np.savez(p, perm=np.array([object()] * 3))
+    else:
+        p.write_bytes(content)
+    with pytest.raises(ValueError, match="not a saved permutation"):
+        load_permutation(p)
