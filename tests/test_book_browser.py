@@ -118,11 +118,16 @@ const deadline = Date.now() + 45000;
 async function settle() {
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
   const want = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length;
+  let last = '', stable = 0;
   while (Date.now() < deadline) {
     const views = document.querySelectorAll('.jupyter-widgets.widget-container, .jupyter-widgets.widget-inline-hbox,'
                                             + ' .jupyter-widgets.widget-inline-vbox, .widget-box').length;
     const imgs = Array.from(document.images);
-    if ((want === 0 || views > 0) && imgs.every(i => i.complete)) break;
+    const now = views + '/' + imgs.length;
+    stable = (now === last) ? stable + 1 : 0;
+    last = now;
+    // settled: widgets drawn (if any), every image finished, nothing new for a second
+    if ((want === 0 || views > 0) && imgs.every(i => i.complete) && stable >= 4) break;
     await new Promise(r => setTimeout(r, 250));
   }
   done(want);
