@@ -753,3 +753,17 @@ def test_load_permutation_on_garbage(tmp_path, content):
         p.write_bytes(content)
     with pytest.raises(ValueError, match="not a saved permutation"):
         load_permutation(p)
+
+
+def test_linear_spectrogram_at_a_coprime_rate_uses_the_tap_table(monkeypatch):
+    from neuralogram.spectral import linear_spectrogram
+
+    real = AF.resample
+
+    def guarded(x, orig, new, *a, **k):
+        assert A._torchaudio_kernel_is_small(orig, new), (orig, new)
+        return real(x, orig, new, *a, **k)
+
+    monkeypatch.setattr(AF, "resample", guarded)
+    S = linear_spectrogram(_noise(2.0, sr=44101, channels=2).T, sr=44101)   # soundfile's layout, odd rate
+    assert S.shape == (129, 200) and torch.isfinite(S).all()

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..audio import PAPER_SR, _resample, as_audio, check_positive, check_sr, to_mono
+from ..audio import PAPER_SR, as_audio, check_positive, check_sr, to_model_rate
 
 __all__ = ["linear_spectrogram", "LinearSpectrogram", "PAPER_SR", "PAPER_N_FFT",
            "PAPER_WIN_LENGTH", "PAPER_HOP_LENGTH"]
@@ -79,7 +79,7 @@ def linear_spectrogram(y, *, sr: int, target_sr: int = PAPER_SR, n_fft: int = PA
     Book: ``book/02_stft.ipynb``.
     """
     sr, target_sr = check_sr(sr), check_sr(target_sr)
-    x = _resample(to_mono(as_audio(y)), sr, target_sr, 30.0, False)
+    x = to_model_rate(y, sr=sr, target_sr=target_sr)  # the audio gate: validated, mono, resampled
     return LinearSpectrogram(n_fft=n_fft, win_length=win_length, hop_length=hop_length)(x)
 
 
