@@ -767,3 +767,89 @@ def test_linear_spectrogram_at_a_coprime_rate_uses_the_tap_table(monkeypatch):
     monkeypatch.setattr(AF, "resample", guarded)
     S = linear_spectrogram(_noise(2.0, sr=44101, channels=2).T, sr=44101)   # soundfile's layout, odd rate
     assert S.shape == (129, 200) and torch.isfinite(S).all()
+
+
+# =============================================================================================================
+# packed corpora
+# =============================================================================================================
+def _store(tmp_path, name="c.h5"):
+    from neuralogram.data.store import Clip, write_store
+
+    clips = [Clip(f"c{i}", _noise(1.0 + 0.5 * i, seed=i), [i % 3], "eval" if i == 0 else "train") for i in range(5)]
+    return write_store(tmp_path / name, clips, label_mids=["/m/a", "/m/b", "/m/c"], label_names=["A", "B", "C"],
+                       source="test")
+
+
+def _rewrite(path, key, value=None, attr=False):
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        if attr:
+            f.attrs[key] = value
+            return
+        del f[key]
+        if value is not None:
+            f.create_dataset(key, data=value)
+
+
+@pytest.mark.parametrize("key,value,match", [
+    ("offsets", lambda o: o[:-1], "clip_ids has 5 entries, but offsets define 4 clips"),
+    ("offsets", lambda o: np.r_[1, o[1:]], "offsets must start at 0"),
+    ("offsets", lambda o: np.r_[o[:2], o[3], o[2], o[4:]], "offsets must increase"),
+    ("offsets", lambda o: np.r_[o[:-1], o[-1] + 10], "offsets end at .* but the audio holds"),
+    ("offsets", lambda o: np.r_[o[:2], o[1], o[3:]], "clip 1 .* is empty"),
+    ("offsets", lambda o: o.astype(np.float64) + 0.5, "offsets must be integers"),
+    ("labels", lambda L: L[:4], r"labels has shape \(4, 3\).*\(5, 3\)"),
+    ("labels", lambda L: L[:, :2], r"labels has shape \(5, 2\).*\(5, 3\)"),
+    ("labels", lambda L: L * 2, "labels must be 0 or 1"),
+    ("split", lambda s: s[:3], "split has 3 entries"),
+    ("split", lambda s: s + 5, "split must be 0 .* or 1"),
+    ("clip_ids", lambda c: c[:2], "clip_ids has 2 entries, but offsets define 5 clips"),
+    ("label_mids", lambda m: m[:2], "2 label_mids but 3 label_names"),
+    ("audio", lambda a: a.astype(np.float32), "audio must be int16"),
+])
+def test_inconsistent_stores_are_refused(tmp_path, key, value, match):
+    import h5py
+
+    from neuralogram.data.store import PackedStore
+
+    p = _store(tmp_path)
+    with h5py.File(p, "r") as f:
+        old = f[key][:]
+    _rewrite(p, key, value(old))
+    with pytest.raises(ValueError, match=match):
+        PackedStore(p)
+
+
+@pytest.mark.parametrize("attr,value,match", [("sr", 16000, "16000 Hz.*8000"), ("sr", -1, "-1 Hz"),
+                                              ("params", "{not json", "params")])
+def test_store_attributes_are_checked(tmp_path, attr, value, match):
+    from neuralogram.data.store import PackedStore
+
+    p = _store(tmp_path)
+    _rewrite(p, attr, value, attr=True)
+    with pytest.raises(ValueError, match=match):
+        PackedStore(p)
+
+
+def test_store_files_that_are_not_stores(tmp_path):
+    from neuralogram.data.store import PackedStore
+
+    (tmp_path / "t.h5").write_text("text")
+    (tmp_path / "e.h5").write_bytes(b"")
+    for name in ("t.h5", "e.h5"):
+        with pytest.raises(ValueError, match="not a readable HDF5 corpus"):
+            PackedStore(tmp_path / name)
+    with pytest.raises(ValueError, match="no packed corpus"):
+        PackedStore(tmp_path / "missing.h5")
+    p = _store(tmp_path)
+    _rewrite(p, "labels")
+    with pytest.raises(ValueError, match="missing datasets"):
+        PackedStore(p)
+
+
+def test_a_consistent_store_still_loads(tmp_path):
+    from neuralogram.data.store import PackedStore
+
+    st_ = PackedStore(_store(tmp_path))
+    assert len(st_) == 5 and st_.n_classes == 3 and st_.clip(4).shape == (24000,)

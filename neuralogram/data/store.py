@@ -35,9 +35,13 @@ from ..audio import PAPER_SR, check_positive
 from ..cache import atomic_path
 from ..spectral import PAPER_HOP_LENGTH, LinearSpectrogram
 
-__all__ = ["Clip", "write_store", "PackedStore", "CropDataset", "balanced_sampler", "SPLITS"]
+__all__ = ["Clip", "write_store", "PackedStore", "CropDataset", "balanced_sampler", "SPLITS", "CorpusNotFoundError"]
 
 SPLITS = {"train": 0, "eval": 1}
+
+
+class CorpusNotFoundError(ValueError, FileNotFoundError):
+    """No packed corpus at the path given (a ``ValueError`` like every bad input, and a ``FileNotFoundError``)."""
 _STR = h5py.string_dtype("utf-8")
 
 
@@ -132,34 +136,89 @@ class PackedStore:
     def __init__(self, path, *, in_memory: bool | None = None):
         self.path = Path(path)
         if not self.path.is_file():
-            raise FileNotFoundError(f"no packed corpus at {self.path}")
+            raise CorpusNotFoundError(f"no packed corpus at {self.path}")
         try:
             f = h5py.File(self.path, "r")
         except OSError as err:
             raise ValueError(f"{self.path} is not a readable HDF5 corpus ({err})") from None
+        try:
+            self._read(f, in_memory)
+        except BaseException:
+            f.close()
+            raise
+
+    def _read(self, f, in_memory):
+        """Read and check everything but the audio samples; keep the file open when reading from disk."""
+        where = self.path
         missing = [k for k in ("audio", "offsets", "labels", "split", "clip_ids", "label_mids", "label_names")
                    if k not in f]
         if missing:
-            f.close()
-            raise ValueError(f"{self.path} is not a packed corpus: missing datasets {missing}")
-        self.sr = int(f.attrs.get("sr", PAPER_SR))
+            raise ValueError(f"{where} is not a packed corpus: missing datasets {missing}")
+        sr = f.attrs.get("sr", PAPER_SR)
+        if isinstance(sr, (bytes, str)) or not np.isscalar(sr) or int(sr) != sr or int(sr) != PAPER_SR:
+            raise ValueError(f"{where}: the corpus says its audio is at {sr} Hz; packed corpora are at {PAPER_SR} Hz "
+                             f"(the model's rate): repack it")
+        self.sr = int(sr)
         self.source = str(f.attrs.get("source", ""))
-        self.params = json.loads(f.attrs.get("params", "{}"))
+        try:
+            self.params = json.loads(f.attrs.get("params", "{}"))
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{where}: attribute params is not JSON ({err})") from None
+        audio = f["audio"]
+        if audio.dtype != np.int16 or audio.ndim != 1:
+            raise ValueError(f"{where}: audio must be int16 of shape (total_samples,), got {audio.dtype} "
+                             f"{audio.shape}")
         self.offsets = f["offsets"][:]
         self.labels = f["labels"][:]
         self.split = f["split"][:]
         self.clip_ids = [s.decode() if isinstance(s, bytes) else s for s in f["clip_ids"][:]]
         self.label_mids = [s.decode() if isinstance(s, bytes) else s for s in f["label_mids"][:]]
         self.label_names = [s.decode() if isinstance(s, bytes) else s for s in f["label_names"][:]]
+        self._check(audio.shape[0])
         if in_memory is None:
-            in_memory = f["audio"].size * 2 < 4 * 2**30
+            in_memory = audio.size * 2 < 4 * 2**30
         if in_memory:
-            self._audio = f["audio"][:]
+            self._audio = audio[:]
             f.close()
             self._file = None
         else:
-            self._audio = f["audio"]
+            self._audio = audio
             self._file = f
+
+    def _check(self, total: int) -> None:
+        """Offsets, labels, splits and names must agree with each other and with the audio."""
+        where = self.path
+        o, L, s = self.offsets, self.labels, self.split
+        C = len(self.label_names)
+        if len(self.label_mids) != C:
+            raise ValueError(f"{where}: {len(self.label_mids)} label_mids but {C} label_names")
+        if o.ndim != 1 or not np.issubdtype(o.dtype, np.integer):
+            raise ValueError(f"{where}: offsets must be integers of shape (n_clips + 1,), got {o.dtype} {o.shape}")
+        n = len(o) - 1
+        if n < 1:
+            raise ValueError(f"{where}: the corpus holds no clips")
+        if o[0] != 0:
+            raise ValueError(f"{where}: offsets must start at 0, got {o[0]}")
+        if len(self.clip_ids) != n:
+            raise ValueError(f"{where}: clip_ids has {len(self.clip_ids)} entries, but offsets define {n} clips")
+        step = np.diff(o)
+        if (step < 0).any():
+            i = int(np.flatnonzero(step < 0)[0])
+            raise ValueError(f"{where}: offsets must increase, but clip {i} ends at {o[i + 1]} before it starts "
+                             f"at {o[i]}")
+        if (step == 0).any():
+            i = int(np.flatnonzero(step == 0)[0])
+            raise ValueError(f"{where}: clip {i} ({self.clip_ids[i]}) is empty (offsets {o[i]} to {o[i + 1]})")
+        if o[-1] != total:
+            raise ValueError(f"{where}: offsets end at {o[-1]}, but the audio holds {total} samples")
+        if L.shape != (n, C):
+            raise ValueError(f"{where}: labels has shape {L.shape}, but {n} clips and {C} labels need ({n}, {C})")
+        if not np.isin(L, (0, 1)).all():
+            raise ValueError(f"{where}: labels must be 0 or 1 (multi-hot), found {sorted(set(np.unique(L)) - {0, 1})[:5]}")
+        if s.shape != (n,):
+            raise ValueError(f"{where}: split has {len(s)} entries, but there are {n} clips")
+        if not np.isin(s, list(SPLITS.values())).all():
+            raise ValueError(f"{where}: split must be 0 (train) or 1 (eval), found {sorted(set(np.unique(s)) - {0, 1})[:5]}")
 
     def __len__(self) -> int:
         return len(self.clip_ids)
