@@ -158,6 +158,12 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
         out_dir.mkdir(parents=True, exist_ok=True)
     train_ds = CropDataset(store, split="train", random_crop=True, seed=seed)
     eval_ds = CropDataset(store, split="eval", random_crop=False)
+    _check_settings(epochs, batch_size, lr, weight_decay, steps_per_epoch)
+    per_rank = math.ceil(len(train_ds) / world)
+    if batch_size > per_rank:
+        raise ValueError(f"batch_size={batch_size} is larger than the {per_rank} training clips"
+                         f"{' per process' if world > 1 else ''} of {store.path.name}: every batch would be dropped "
+                         f"(drop_last) and nothing trained; use batch_size <= {per_rank}")
 
     torch.manual_seed(seed)
     config = ModelConfig(n_classes=store.n_classes, embedding_size=embedding_size, width=width, loss=loss)
@@ -171,6 +177,9 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
         _init_from(model, init_from, list(store.label_names))
     if resume and ckpt_path.is_file():
         ckpt = read_checkpoint(ckpt_path)
+        _check_resume(ckpt, ckpt_path, {"seed": seed, "lr": lr, "batch_size": batch_size,
+                                         "weight_decay": weight_decay, "balanced": bool(balanced),
+                                         "world_size": world, "train_from": train_from})
         if ckpt["config"] != config.to_dict():
             raise ValueError(f"--resume: {ckpt_path} was trained with config {ckpt['config']}, "
                              f"but this run asks for {config.to_dict()}")
@@ -248,7 +257,8 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
                 "epoch": epoch, "rng_state": torch.get_rng_state(), "history": history,
                 "label_names": list(store.label_names), "label_mids": list(store.label_mids),
                 "train": {"corpus": str(store.path.name), "corpus_params": store.params, "seed": seed,
-                          "lr": lr, "batch_size": batch_size, "world_size": world, "command": command,
+                          "lr": lr, "batch_size": batch_size, "weight_decay": weight_decay,
+                          "balanced": bool(balanced), "world_size": world, "command": command,
                           "init_from": init_from and Path(str(init_from)).stem, "train_from": train_from}})
             if progress:
                 print(f"epoch {epoch + 1}/{epochs}: train loss {metrics['train_loss']:.4f}  eval loss "
@@ -266,6 +276,37 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
     if distributed:
         dist.destroy_process_group()
     return metrics
+
+
+def _check_settings(epochs, batch_size, lr, weight_decay, steps_per_epoch) -> None:
+    """Training settings that would fail late or train nothing, refused before anything is written."""
+    from .audio import check_positive
+
+    check_positive(epochs, "epochs", integer=True, allow_zero=True)
+    check_positive(batch_size, "batch_size", integer=True)
+    check_positive(lr, "lr")
+    check_positive(weight_decay, "weight_decay", allow_zero=True)
+    if steps_per_epoch is not None:
+        check_positive(steps_per_epoch, "steps_per_epoch", integer=True)
+
+
+def _check_resume(ckpt: dict, path: Path, now: dict) -> None:
+    """Resuming continues one run: a training state with the settings it was written with, else ``ValueError``.
+
+    A different seed, learning rate, batch size, weight decay, sampler, process count or frozen part would mix
+    two runs (Adam would even keep the old learning rate while the card recorded the new one). Settings that
+    older checkpoints did not record are not compared. To change them, start a new ``out_dir`` (``init_from``
+    copies the weights).
+    """
+    missing = [k for k in ("state_dict", "optimizer", "rng_state", "epoch") if k not in ckpt]
+    if missing:
+        raise ValueError(f"--resume: {path} is not a training state (no {', '.join(missing)}; no optimizer state "
+                         f"in a shipped model): resume from the last.pt that train() writes")
+    then = ckpt.get("train") or {}
+    diff = [f"{k}={then[k]!r} then, {k}={v!r} now" for k, v in now.items() if k in then and then[k] != v]
+    if diff:
+        raise ValueError(f"--resume: {path} was trained with other settings ({'; '.join(diff)}); resuming would "
+                         f"mix two runs: use the same settings, or a new output folder (init_from= copies weights)")
 
 
 def _freeze_before(model: NeuralogramNet, layer: str | None) -> list:

@@ -853,3 +853,55 @@ def test_a_consistent_store_still_loads(tmp_path):
 
     st_ = PackedStore(_store(tmp_path))
     assert len(st_) == 5 and st_.n_classes == 3 and st_.clip(4).shape == (24000,)
+
+
+# =============================================================================================================
+# training: resume and batch checks
+# =============================================================================================================
+TRAIN_KW = dict(embedding_size=16, width=0.0625, batch_size=8, lr=3e-3, seed=3, progress=False, steps_per_epoch=2)
+
+
+@pytest.mark.parametrize("change,match", [({"seed": 4}, "seed=3.*seed=4"), ({"lr": 1e-2}, "lr=0.003.*lr=0.01"),
+                                          ({"batch_size": 4}, "batch_size=8.*batch_size=4"),
+                                          ({"weight_decay": 1e-4}, "weight_decay"),
+                                          ({"balanced": True}, "balanced")])
+def test_resume_with_other_settings_is_refused(tiny_corpus, tmp_path, change, match):
+    from neuralogram.train import train
+
+    train(tiny_corpus, tmp_path, epochs=1, **TRAIN_KW)
+    before = _snapshot(tmp_path)
+    with pytest.raises(ValueError, match=f"--resume: .*{match}"):
+        train(tiny_corpus, tmp_path, epochs=2, resume=True, **{**TRAIN_KW, **change})
+    assert _snapshot(tmp_path) == before
+
+
+def test_resume_from_a_shipped_model_is_refused(tiny_corpus, tmp_path):
+    from neuralogram.checkpoints import export_model, read_checkpoint
+    from neuralogram.train import train
+
+    train(tiny_corpus, tmp_path, epochs=1, **TRAIN_KW)
+    export_model(read_checkpoint(tmp_path / "last.pt"), tmp_path / "last.pt")   # no optimizer state
+    with pytest.raises(ValueError, match="no optimizer"):
+        train(tiny_corpus, tmp_path, epochs=2, resume=True, **TRAIN_KW)
+
+
+@pytest.mark.parametrize("batch", [49, 1000])
+def test_a_batch_larger_than_the_train_split_is_refused(tiny_corpus, tmp_path, batch):
+    from neuralogram.data.store import PackedStore
+    from neuralogram.train import train
+
+    n = len(PackedStore(tiny_corpus).indices("train"))
+    assert n == 48
+    with pytest.raises(ValueError, match=f"batch_size={batch} is larger than the 48 training clips"):
+        train(tiny_corpus, tmp_path / "run", epochs=1, **{**TRAIN_KW, "batch_size": batch})
+    assert not (tmp_path / "run" / "last.pt").exists()
+
+
+@pytest.mark.parametrize("kw,match", [({"batch_size": 0}, "batch_size"), ({"batch_size": 2.5}, "batch_size"),
+                                      ({"steps_per_epoch": 0}, "steps_per_epoch"), ({"epochs": -1}, "epochs"),
+                                      ({"lr": float("nan")}, "lr")])
+def test_bad_training_settings(tiny_corpus, tmp_path, kw, match):
+    from neuralogram.train import train
+
+    with pytest.raises(ValueError, match=match):
+        train(tiny_corpus, tmp_path / "run", **{"epochs": 1, **TRAIN_KW, **kw})
