@@ -905,3 +905,108 @@ def test_bad_training_settings(tiny_corpus, tmp_path, kw, match):
 
     with pytest.raises(ValueError, match=match):
         train(tiny_corpus, tmp_path / "run", **{"epochs": 1, **TRAIN_KW, **kw})
+
+
+# =============================================================================================================
+# AudioSet metadata: labels CSV, segment lists, ontology
+# =============================================================================================================
+FIXTURES = Path(__file__).parent / "fixtures" / "audioset"
+
+
+def test_labels_with_an_unterminated_quote_name_the_line(tmp_path):
+    from neuralogram.data.audioset import read_labels
+
+    lines = (FIXTURES / "class_labels_indices.csv").read_text().splitlines()
+    assert len(lines) > 6
+    lines[3] = lines[3][:-1]                                  # drop the closing quote of label 2's name
+    p = tmp_path / "labels.csv"
+    p.write_text("\n".join(lines) + "\n")
+    for errors in ("raise", "skip"):
+        with pytest.raises(ValueError, match=r"labels.csv:4: .*unterminated quote"):
+            read_labels(p, errors=errors)
+
+
+def test_labels_field_spanning_lines_is_a_malformed_row(tmp_path):
+    from neuralogram.data.audioset import read_labels
+
+    p = tmp_path / "labels.csv"
+    p.write_text('index,mid,display_name\n0,/m/a,"Speech"\n1,/m/b,"Mu\nsic"\n2,/m/c,"Dog"\n')
+    with pytest.raises(ValueError, match=r"labels.csv:3: .*spans lines 3-4"):
+        read_labels(p)
+    got = read_labels(p, errors="skip")
+    assert [lab.name for lab in got] == ["Speech"] and got.report.skipped[0][0] == 3   # then index 2 is out of order
+
+
+@pytest.mark.parametrize("content,match", [(b"\xff\xfe\x00i\x00n\x00d", "not UTF-8"),
+                                           (b"index,mid,display_name\n0,/m/a," + b"x" * 200_000 + b"\n", ":2: ")])
+def test_labels_binary_or_huge_fields(tmp_path, content, match):
+    from neuralogram.data.audioset import read_labels
+
+    p = tmp_path / "labels.csv"
+    p.write_bytes(content)
+    with pytest.raises(ValueError, match=match):
+        read_labels(p)
+
+
+def test_segments_with_an_unterminated_quote(tmp_path):
+    from neuralogram.data.audioset import read_segments
+
+    lines = (FIXTURES / "eval_segments.csv").read_text().splitlines()
+    i = next(k for k, line in enumerate(lines) if not line.startswith("#"))
+    lines[i] = lines[i].rstrip('"')
+    p = tmp_path / "seg.csv"
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=f"seg.csv:{i + 1}: unparsable CSV"):
+        read_segments(p)
+    assert len(read_segments(p, errors="skip").report.skipped) == 1
+    p.write_bytes(b"\x80\x81 not utf-8\n")
+    with pytest.raises(ValueError, match="not UTF-8"):
+        read_segments(p)
+
+
+def _ontology(tmp_path, entries):
+    p = tmp_path / "ontology.json"
+    p.write_text(json.dumps([{"id": i, "name": n, "child_ids": c} for i, n, c in entries]))
+    return p
+
+
+@pytest.mark.parametrize("entries,cycle", [
+    ([("/m/a", "A", ["/m/b"]), ("/m/b", "B", ["/m/a"])], r"/m/a \(A\) -> /m/b \(B\) -> /m/a"),
+    ([("/m/a", "A", ["/m/a"])], r"/m/a \(A\) -> /m/a"),
+    ([("/m/r", "R", ["/m/a"]), ("/m/a", "A", ["/m/b"]), ("/m/b", "B", ["/m/c"]), ("/m/c", "C", ["/m/a"])],
+     r"/m/a \(A\) -> /m/b \(B\) -> /m/c \(C\) -> /m/a"),
+])
+def test_ontology_cycles_are_refused_instead_of_hanging(tmp_path, entries, cycle):
+    from neuralogram.data.audioset import Ontology, OntologyEntry, read_ontology
+
+    for errors in ("raise", "skip"):
+        with pytest.raises(ValueError, match=f"ontology.json: .*cycle: {cycle}"):
+            read_ontology(_ontology(tmp_path, entries), errors=errors)
+    with pytest.raises(ValueError, match="cycle"):
+        Ontology([OntologyEntry(i, n, child_ids=tuple(c)) for i, n, c in entries])
+
+
+@pytest.mark.parametrize("bad,match", [
+    ({"id": {"x": 1}, "name": "A"}, "'id' and 'name' must be strings"),
+    ({"id": "/m/a", "name": "A", "child_ids": "/m/b"}, "child_ids must be a list of strings"),
+    ({"id": "/m/a", "name": "A", "child_ids": [1, 2]}, "child_ids must be a list of strings"),
+    ({"id": "/m/a", "name": "A", "restrictions": 5}, "restrictions must be a list of strings"),
+])
+def test_ontology_entries_of_the_wrong_type(tmp_path, bad, match):
+    from neuralogram.data.audioset import read_ontology
+
+    p = tmp_path / "ontology.json"
+    p.write_text(json.dumps([bad]))
+    with pytest.raises(ValueError, match=f"entry 0: ({match})"):
+        read_ontology(p)
+
+
+@pytest.mark.parametrize("content,match", [(b"[" * 100_000 + b"]" * 100_000, "not valid JSON|nested too deeply"),
+                                           (b"\xff\xfe[]", "not UTF-8|not valid JSON")])
+def test_ontology_files_that_are_not_json(tmp_path, content, match):
+    from neuralogram.data.audioset import read_ontology
+
+    p = tmp_path / "ontology.json"
+    p.write_bytes(content)
+    with pytest.raises(ValueError, match=match):
+        read_ontology(p)

@@ -142,19 +142,20 @@ def read_labels(path, *, errors: str = "raise") -> ParsedList:
     out: list[Label] = []
     seen: set[str] = set()
     with fh:
-        rows = csv.reader(fh)
+        records = _csv_records(fh, path)
         try:
-            header = next(rows)
+            _, header = next(records)
         except StopIteration:
             raise ValueError(f"{path}: empty file, expected the header 'index,mid,display_name'") from None
         if [h.strip() for h in header] != ["index", "mid", "display_name"]:
             raise ValueError(f"{path}:1: expected the header 'index,mid,display_name', got {','.join(header)!r}")
-        for row in rows:
-            line = rows.line_num
+        for (line, end), row in records:
             if not row or all(not c.strip() for c in row):
                 continue
             problem = None
-            if len(row) != 3:
+            if end > line:
+                problem = f"a quoted field spans lines {line}-{end} (a quote left open?)"
+            elif len(row) != 3:
                 problem = f"expected 3 fields (index,mid,display_name), got {len(row)}: {row}"
             else:
                 idx, mid, name = (c.strip() for c in row)
@@ -179,6 +180,25 @@ def read_labels(path, *, errors: str = "raise") -> ParsedList:
     if not out:
         raise ValueError(f"{path}: no labels found")
     return ParsedList(out, report)
+
+
+def _csv_records(fh, path):
+    """``((first line, last line), row)`` for each CSV record of ``fh``, strictly parsed: an unterminated quote,
+    which would swallow the rest of the file into one field, raises ``ValueError`` naming the line it opens on."""
+    rows = csv.reader(fh, strict=True)
+    start = 1
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise ValueError(f"{path}:{start}: malformed CSV in the record starting on this line, probably an "
+                             f"unterminated quote ({err})") from None
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path}: not UTF-8 text ({err})") from None
+        yield (start, rows.line_num), row
+        start = rows.line_num + 1
 
 
 def _label_index(labels) -> dict[str, int]:
@@ -228,7 +248,7 @@ def read_segments(path, *, labels=None, errors: str = "raise") -> ParsedList:
     report = ParseReport(str(path))
     out: list[Segment] = []
     with fh:
-        for line_no, raw in enumerate(fh, start=1):
+        for line_no, raw in _text_lines(fh, path):
             text = raw.strip()
             if not text:
                 continue
@@ -237,7 +257,7 @@ def read_segments(path, *, labels=None, errors: str = "raise") -> ParsedList:
                 continue
             problem = None
             try:
-                row = next(csv.reader([text], skipinitialspace=True))
+                row = next(csv.reader([text], skipinitialspace=True, strict=True))
             except csv.Error as err:
                 row, problem = [], f"unparsable CSV ({err})"
             seg = None
@@ -282,6 +302,14 @@ def read_segments(path, *, labels=None, errors: str = "raise") -> ParsedList:
             out.append(seg)
     report.n_rows = len(out)
     return ParsedList(out, report)
+
+
+def _text_lines(fh, path):
+    """``(line number, line)`` of a text file; ``ValueError`` for bytes that are not UTF-8."""
+    try:
+        yield from enumerate(fh, start=1)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err})") from None
 
 
 def labels_to_multihot(mids: Iterable[str], labels) -> np.ndarray:
@@ -348,6 +376,38 @@ class Ontology:
             for c in e.child_ids:
                 if c in self._parents:
                     self._parents[c].append(e.id)
+        cycle = self._find_cycle()
+        if cycle:
+            raise ValueError("the ontology has a cycle: " + " -> ".join(f"{m} ({self.entries[m].name})"
+                                                                          for m in cycle[:-1]) + f" -> {cycle[-1]}")
+
+    def _find_cycle(self) -> list[str] | None:
+        """A child-link path that returns to its start, or None: the graph must be acyclic (depth and
+        path_names walk it upwards)."""
+        state: dict[str, int] = {}  # 1: on the current path, 2: done
+        for root in self.entries:
+            if root in state:
+                continue
+            path, stack = [], [(root, iter(self.entries[root].child_ids))]
+            state[root] = 1
+            path.append(root)
+            while stack:
+                node, children = stack[-1]
+                for c in children:
+                    if c not in self.entries:
+                        continue
+                    if state.get(c) == 1:
+                        return path[path.index(c):] + [c]
+                    if c not in state:
+                        state[c] = 1
+                        path.append(c)
+                        stack.append((c, iter(self.entries[c].child_ids)))
+                        break
+                else:
+                    state[node] = 2
+                    path.pop()
+                    stack.pop()
+        return None
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -428,6 +488,10 @@ def read_ontology(path, *, errors: str = "raise") -> Ontology:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not valid JSON (nested too deeply)") from None
     if not isinstance(data, list):
         raise ValueError(f"{path}: expected a JSON list of ontology entries, got {type(data).__name__}")
     report = ParseReport(str(path))
@@ -446,10 +510,18 @@ def read_ontology(path, *, errors: str = "raise") -> Ontology:
         if not d.get("id") or not d.get("name"):
             fail(i, f"missing 'id' or 'name' (keys: {sorted(d)})")
             continue
+        if not isinstance(d["id"], str) or not isinstance(d["name"], str):
+            fail(i, f"'id' and 'name' must be strings, got {type(d['id']).__name__} and {type(d['name']).__name__}")
+            continue
         if d["id"] in ids:
             fail(i, f"duplicate id {d['id']}")
             continue
-        extra = {k: tuple(d.get(k) or ()) for k in ("positive_examples", "child_ids", "restrictions")}
+        lists = {k: d.get(k) or [] for k in ("positive_examples", "child_ids", "restrictions")}
+        wrong = [k for k, v in lists.items() if not isinstance(v, list) or not all(isinstance(x, str) for x in v)]
+        if wrong:
+            fail(i, f"{wrong[0]} must be a list of strings, got {d.get(wrong[0])!r:.80}")
+            continue
+        extra = {k: tuple(v) for k, v in lists.items()}
         entries.append(OntologyEntry(str(d["id"]), str(d["name"]), str(d.get("description", "")),
                                      str(d.get("citation_uri", "")), **extra))
         ids.add(d["id"])
@@ -458,4 +530,7 @@ def read_ontology(path, *, errors: str = "raise") -> Ontology:
         if dangling:
             fail(i, f"{e.id} ({e.name}) names unknown child id(s) {dangling}")
     report.n_rows = len(entries)
-    return Ontology(entries, report)
+    try:
+        return Ontology(entries, report)
+    except ValueError as err:  # a cycle: no entry can be skipped to break it reliably, whatever ``errors`` says
+        raise ValueError(f"{path}: {err}") from None
