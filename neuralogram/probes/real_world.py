@@ -143,16 +143,32 @@ def tag_probs(logits, *, loss: str = "bce", temperature: float = 1.0) -> np.ndar
     return np.stack([apply_temperature(z, temperature, loss=loss).mean(0) for z in logits])
 
 
-def _equal_logits(excerpts: np.ndarray, model, *, sr: int) -> np.ndarray:
-    """Logits of equally long 2 s excerpts at the model's rate, one window each: laid end to end and transformed
-    with window = hop = 2 s, so that window ``k`` is excerpt ``k`` exactly (one batched call)."""
-    n, L = excerpts.shape
-    if sr != model.config.sr or L != int(round(_CONTEXT * sr)):
-        raise ValueError("internal: equal excerpts must be 2 s at the model's rate")
-    Z = window_logits(excerpts.reshape(-1), model, sr=sr, window=_CONTEXT, hop=_CONTEXT)
-    if len(Z) != n:
-        raise AssertionError(f"expected {n} windows, got {len(Z)}")
-    return Z
+@torch.no_grad()
+def _batched_logits(signals, model, *, hop: float) -> list:
+    """Window logits of many signals at the model's rate, each at least 2 s long: signals of one length are laid
+    end to end and all their windows (:func:`neuralogram.transform.window_starts` of each, 2 s every ``hop``)
+    embedded in one call of :func:`neuralogram.transform.embed_segments`, the package's embedding loop, that
+    :func:`neuralogram.neuralogram` also uses; no window crosses from one signal into the next."""
+    from ..transform import embed_segments, window_starts
+
+    sr = model.config.sr
+    W = int(round(_CONTEXT * sr))
+    out = [None] * len(signals)
+    by_len = {}
+    for i, y in enumerate(signals):
+        if len(y) < W:
+            raise ValueError(f"internal: signal {i} is shorter than the 2 s window")
+        by_len.setdefault(len(y), []).append(i)
+    for n, rows in by_len.items():
+        local = window_starts(n, sr=sr, window=_CONTEXT, hop=hop)
+        for b in range(0, len(rows), 256):
+            part = rows[b:b + 256]
+            x = np.concatenate([np.asarray(signals[i], np.float32) for i in part])
+            starts = (np.arange(len(part))[:, None] * n + local[None, :]).ravel()
+            Z = _head(model, embed_segments(x, starts, model))
+            for k, i in enumerate(part):
+                out[i] = Z[k * len(local):(k + 1) * len(local)]
+    return out
 
 
 def condition_audio(y: np.ndarray, *, sr: int, condition: str, name: str = "", seed: int = 0):
@@ -201,8 +217,9 @@ def model_rate_audio(clips, *, sr: int = 8000, cache: bool = True, progress: boo
     """Real clips at the model's rate (``neuralogram.audio.to_model_rate``), resampled once and cached on disk.
 
     Resampling a 5 s ESC-50 clip from 44.1 kHz takes longer than tagging it, and every model, the baseline and the
-    chapter need the same 8 kHz signals: they are kept in ``$NEURALOGRAM_CACHE/probes`` (keyed by the clips' names,
-    content hashes or file sizes, and the rate). Clips already at ``sr`` are only read.
+    chapter need the same 8 kHz signals: they are kept in one file per rate in ``$NEURALOGRAM_CACHE/probes``, each
+    signal keyed by its clip's name and content hash (or file size), so a later call with other clips adds only
+    those. Clips already at ``sr`` are only read.
 
     Parameters
     ----------
@@ -224,47 +241,45 @@ def model_rate_audio(clips, *, sr: int = 8000, cache: bool = True, progress: boo
 
     clips = list(clips)
     slow = [c for c in clips if c.sr != sr]
+    if not slow:
+        return [c.load() for c in clips]
+
+    def ident(c):   # what the cached signal was made from: the manifest's content hash, else the file size
+        return f"{c.dataset}/{c.name}/{real._manifest()[c.dataset].get(c.name) or c.path.stat().st_size}"
+
+    path = cache_dir("probes") / f"real-audio-{param_hash(dict(sr=sr, version=VERSION))}.npz"
     have = {}
-    if slow:
-        ident = [(c.name, real._manifest()[c.dataset].get(c.name) or c.path.stat().st_size) for c in slow]
-        key = param_hash(dict(clips=sorted(ident), sr=sr, version=VERSION))
-        path = cache_dir("probes") / f"real-audio-{key}.npz"
-        if cache and path.is_file():
-            with np.load(path) as z:
-                off = z["offsets"]
-                have = {n: z["audio"][off[k]:off[k + 1]] for k, n in enumerate(z["names"])}
-        else:
-            for c in tqdm(slow, desc=f"to {sr} Hz", disable=not progress, leave=False):
-                have[c.name] = to_model_rate(c.load(), sr=c.sr, target_sr=sr).numpy()
-            if cache:
-                names = [c.name for c in slow]
-                with atomic_path(path) as tmp:
-                    np.savez(tmp, names=np.array(names), audio=np.concatenate([have[n] for n in names]),
-                             offsets=np.cumsum([0] + [have[n].size for n in names]))
-    return [have[c.name] if c.sr != sr else c.load() for c in clips]
+    if cache and path.is_file():
+        with np.load(path) as z:
+            off = z["offsets"]
+            have = {k: z["audio"][off[i]:off[i + 1]] for i, k in enumerate(z["keys"])}
+    todo = [c for c in slow if ident(c) not in have]
+    for c in tqdm(todo, desc=f"to {sr} Hz", disable=not progress, leave=False):
+        have[ident(c)] = to_model_rate(c.load(), sr=c.sr, target_sr=sr).numpy()
+    if cache and todo:
+        keys = sorted(have)
+        with atomic_path(path) as tmp:
+            np.savez(tmp, keys=np.array(keys), audio=np.concatenate([have[k] for k in keys]),
+                     offsets=np.cumsum([0] + [have[k].size for k in keys]))
+    return [have[ident(c)] if c.sr != sr else c.load() for c in clips]
 
 
 def _compute_logits(clips, model, *, condition, seed, hop, progress):
-    from tqdm.auto import tqdm
-
     out = [None] * len(clips)
-    equal = []   # (row, 2 s excerpt at the model's rate): batched
+    long_ = []   # (row, signal of 2 s or more at the model's rate): batched
     sr = model.config.sr
     audio = model_rate_audio(clips, sr=sr, progress=progress)
-    for i, (c, y) in enumerate(zip(tqdm(clips, desc=condition or "clips", disable=not progress, leave=False), audio)):
+    for i, (c, y) in enumerate(zip(clips, audio)):
         if condition is None:
-            out[i] = window_logits(y, model, sr=sr, window=_CONTEXT, hop=hop)
-            continue
-        x, window = condition_audio(y, sr=sr, condition=condition, name=c.name, seed=seed)
-        if x.size == int(round(_CONTEXT * sr)) and window == _CONTEXT:
-            equal.append((i, x))
+            x, window = y, _CONTEXT
         else:
+            x, window = condition_audio(y, sr=sr, condition=condition, name=c.name, seed=seed)
+        if window == _CONTEXT and x.size >= int(round(_CONTEXT * sr)):
+            long_.append((i, x))
+        else:   # shorter than the context: one window of the clip's own length (or centred in 2 s, see above)
             out[i] = window_logits(x, model, sr=sr, window=window, hop=hop)
-    for b in range(0, len(equal), 256):
-        rows = equal[b:b + 256]
-        Z = _equal_logits(np.stack([x for _, x in rows]), model, sr=model.config.sr)
-        for (i, _), z in zip(rows, Z):
-            out[i] = z[None]
+    for (i, _), z in zip(long_, _batched_logits([x for _, x in long_], model, hop=hop)):
+        out[i] = z
     return out
 
 
@@ -645,8 +660,7 @@ def standin_logits(model, info=None, *, store=None, cache: bool = True) -> dict:
             x = np.pad(x, (0, max(0, W - x.size)))
             a = (x.size - W) // 2
             crops.append(x[a:a + W])
-        return np.concatenate([_equal_logits(np.stack(crops[b:b + 256]), model, sr=store.sr)
-                               for b in range(0, len(crops), 256)])
+        return np.concatenate(_batched_logits(crops, model, hop=_CONTEXT))
 
     params = dict(model=info["hash"], data="standin", corpus=store.path.name, n=len(store), version=VERSION)
     path = cache_dir("probes") / f"real-standin-{param_hash(params)}.npz"
@@ -747,7 +761,7 @@ def summary_rows(results, baseline: dict | None = None) -> list[dict]:
     -------
     list of dict
         ``model``, ``real data``, ``labels``, ``ESC-50 named`` (of the 50), ``speech: <condition>`` for each
-        condition, ``male``, ``ESC top-1``, ``ESC mAP``, ``top tag``, ``top-5 tags``, ``ECE stand-in`` and
+        condition, ``male`` (in 2 s of silence), ``ESC top-1``, ``ESC mAP``, ``top tag``, ``top-5 tags``, ``ECE stand-in`` and
         ``ECE real`` (top-label, the model's tags: calibrated when it has a temperature).
 
     Book: ``book/13_real_world.ipynb``.
@@ -758,7 +772,8 @@ def summary_rows(results, baseline: dict | None = None) -> list[dict]:
                "ESC-50 named": r["esc50"]["in_labels"]}
         for c, m in r["fsdd"].items():
             row[f"speech: {c}"] = m["speech_rate"]
-        row["male"] = next(iter(r["fsdd"].values()))["male_rate"]
+        f = r["fsdd"]
+        row["male"] = (f["in 2 s of silence"] if "in 2 s of silence" in f else next(iter(f.values())))["male_rate"]
         e = r["esc50"]
         row.update({"ESC top-1": e["top1"], "ESC mAP": e["mAP"], "top tag": e["top_tag"], "top-5 tags": e["top5_tags"]})
         cal = r["calibration"]
