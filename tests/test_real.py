@@ -489,3 +489,5 @@ def test_probe_end_to_end_on_fixtures(tiny_real, tiny_corpus):
     rows = rw.summary_rows([r], rw.mfcc_baseline())
     assert rows[0]["model"] == "tiny" and rows[-1]["labels"] == 50
     assert rw.trained_on_real({"train": {"real_data": ["ESC-50"]}}) and not rw.trained_on_real({})
+    assert rw.trained_on_real({"train": {"corpus_params": {"real": {"esc50_train": 281}}}})
+    assert not rw.trained_on_real({"train": {"corpus_params": {"n_clips": 4000}}})

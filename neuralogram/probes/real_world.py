@@ -8,7 +8,10 @@ averaged over the clip's windows,
 where :math:`N` is the clip's neuralogram (:func:`neuralogram.neuralogram`, exact mode, :math:`K` windows),
 :math:`f` the network's fully connected head, :math:`\\sigma` its output activation and :math:`\\tau` the
 temperature of its card (1 when it has none): chapter 5's ``tag`` (the head applied to the neuralogram's
-columns). There is no embedding loop here; every window goes through :func:`neuralogram.neuralogram`.
+columns). There is no embedding loop here: every window goes through the package's one loop,
+:func:`neuralogram.transform.embed_segments`, either inside :func:`neuralogram.neuralogram` (one clip) or directly
+with the windows of many equally long clips in one call (the clips laid end to end, each with its own window
+starts, as ``neuralogram.tagging.tag_set`` does).
 
 **FSDD, held-out speakers** (:data:`neuralogram.data.real.FSDD_TEST_SPEAKERS`): each spoken digit is tagged in four
 conditions (:data:`CONDITIONS`):
@@ -50,9 +53,8 @@ calibration (the doubt a model should show on sound it has no name for). Tags an
 window *logits*, so a model whose card has a temperature (:func:`model_temperature`) is measured before
 (``T = 1``) and after calibration from the same forward passes.
 
-Tagging goes through :func:`neuralogram.neuralogram` and the model's head (:func:`window_logits`), as chapter 5's
-``tag`` does; ``probes.timbre.tag`` returns only window-averaged probabilities, and temperature scaling needs the
-logits of each window.
+The window logits come from the model's head (:func:`window_logits`), not from ``neuralogram.tagging.tag``, which
+returns window-averaged probabilities: temperature scaling needs the logits of each window.
 
 Book: ``book/13_real_world.ipynb``.
 """
@@ -677,12 +679,14 @@ def standin_logits(model, info=None, *, store=None, cache: bool = True) -> dict:
 
 # ------------------------------------------------------------------------------------------------- all of it
 def trained_on_real(info: dict) -> bool:
-    """Whether a model's card says it was trained with real recordings (``info["train"]["real_data"]``).
+    """Whether a model's card says it was trained with real recordings: its training corpus lists the real data
+    (``info["train"]["corpus_params"]["real"]``, what ``data.mixed`` records) or ``info["train"]["real_data"]``.
 
     Book: ``book/13_real_world.ipynb``.
     """
     train = (info or {}).get("train") or {}
-    return bool(train.get("real_data"))
+    params = train.get("corpus_params") or {}
+    return bool(train.get("real_data") or (isinstance(params, dict) and params.get("real")))
 
 
 def real_world_probe(model, info=None, *, n_per_digit: int | None = None, standin: bool = True,
