@@ -153,17 +153,17 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
     rank, world, distributed = _dist_setup()
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     store = corpus if isinstance(corpus, PackedStore) else PackedStore(corpus)
+    _check_settings(epochs, batch_size, lr, weight_decay, steps_per_epoch)
+    per_rank = math.ceil(len(store.indices("train")) / world)
+    if batch_size > per_rank:
+        raise ValueError(f"batch_size={batch_size} is larger than the {per_rank} training clips"
+                         f"{' per process' if world > 1 else ''} of {store.path.name}: every batch would be dropped "
+                         f"(drop_last) and nothing trained; use batch_size <= {per_rank}")
     out_dir = Path(out_dir)
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
     train_ds = CropDataset(store, split="train", random_crop=True, seed=seed)
     eval_ds = CropDataset(store, split="eval", random_crop=False)
-    _check_settings(epochs, batch_size, lr, weight_decay, steps_per_epoch)
-    per_rank = math.ceil(len(train_ds) / world)
-    if batch_size > per_rank:
-        raise ValueError(f"batch_size={batch_size} is larger than the {per_rank} training clips"
-                         f"{' per process' if world > 1 else ''} of {store.path.name}: every batch would be dropped "
-                         f"(drop_last) and nothing trained; use batch_size <= {per_rank}")
 
     torch.manual_seed(seed)
     config = ModelConfig(n_classes=store.n_classes, embedding_size=embedding_size, width=width, loss=loss)

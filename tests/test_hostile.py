@@ -906,7 +906,7 @@ def test_a_batch_larger_than_the_train_split_is_refused(tiny_corpus, tmp_path, b
     assert n == 48
     with pytest.raises(ValueError, match=f"batch_size={batch} is larger than the 48 training clips"):
         train(tiny_corpus, tmp_path / "run", epochs=1, **{**TRAIN_KW, "batch_size": batch})
-    assert not (tmp_path / "run" / "last.pt").exists()
+    assert not (tmp_path / "run").exists()                    # refused before anything is written
 
 
 @pytest.mark.parametrize("kw,match", [({"batch_size": 0}, "batch_size"), ({"batch_size": 2.5}, "batch_size"),
@@ -1116,3 +1116,18 @@ def test_transform_properties(small_net, seconds, sr, window, hop, pad_end, ster
                              mode=mode)
         np.testing.assert_allclose(N2, N, rtol=1e-5, atol=1e-6)
         np.testing.assert_array_equal(t2, t)
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["--batch-size", "500"], "batch_size=500 is larger than the 48 training clips"),
+    (["--lr", "-1"], "lr must be > 0"),
+    (["--corpus-missing"], "no packed corpus"),
+])
+def test_train_cli_errors_are_one_line(tiny_corpus, tmp_path, capsys, argv, match):
+    corpus = tmp_path / "none.h5" if argv == ["--corpus-missing"] else tiny_corpus
+    argv = [] if argv == ["--corpus-missing"] else argv
+    before = _snapshot(tmp_path)
+    rc, err = _cli(["train", "--corpus", corpus, "--out", tmp_path / "run", "--epochs", "1", *argv], capsys)
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith("neuralogram train: error: ") and __import__("re").search(match, err), err
+    assert _snapshot(tmp_path) == before

@@ -49,7 +49,11 @@ def main(argv=None) -> int:
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ValueError as err:  # bad input: one line, status 2 (neuralogram compute reports its own)
+        print(f"{getattr(args, 'prog', parser.prog)}: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

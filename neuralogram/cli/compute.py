@@ -159,4 +159,4 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=16, help="windows per forward pass (exact mode)")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
     p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(func=_cmd_compute)
+    p.set_defaults(func=_cmd_compute, prog=p.prog)

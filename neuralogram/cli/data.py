@@ -46,7 +46,7 @@ def _add_standin(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--seconds", type=float, default=4.0, help="length of each clip")
     p.add_argument("-o", "--out", default=None, help="write here instead of the cache")
-    p.set_defaults(func=_standin)
+    p.set_defaults(func=_standin, prog=p.prog)
 
 
 def _summary(title: str, r: dict) -> str:
@@ -140,4 +140,4 @@ def _add_audioset(subparsers) -> None:
     p.add_argument("--skip-download", action="store_true", help="only pack what is already on disk")
     p.add_argument("--no-pack", action="store_true", help="download only")
     p.add_argument("--silence-db", type=float, default=-60.0, help="reject clips whose peak is below this")
-    p.set_defaults(func=_audioset)
+    p.set_defaults(func=_audioset, prog=p.prog)

@@ -70,4 +70,4 @@ def register(subparsers) -> None:
     p.add_argument("--train-from", default=None, help="freeze the trunk layers before this one (e.g. conv5_1)")
     p.add_argument("--export", default=None, help="write the shipped model (and its card) here at the end")
     p.add_argument("--command", default=None, help=argparse.SUPPRESS)
-    p.set_defaults(func=_main)
+    p.set_defaults(func=_main, prog=p.prog)
