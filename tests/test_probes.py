@@ -240,6 +240,7 @@ def test_probe_widgets_recompute(tmp_path, tiny_corpus, monkeypatch):
     monkeypatch.setenv("NEURALOGRAM_MODELS", str(tmp_path))
     monkeypatch.setenv("NEURALOGRAM_PROBE_CORPUS", str(tiny_corpus))
     monkeypatch.setattr(live, "_MODELS", {})
+    monkeypatch.setattr("neuralogram.checkpoints.DEFAULT_FAMILY", "tiny")   # the size widget shows one family
     box = widgets.pitch_widget(default_model="vgg19-e16-tiny")
     run, met, (y, sr), _ = box.last_result
     assert run["N"].shape[0] == 16 and sr == 8000 and y.size == 20 * 8000 and 0 <= met["frac_active"] <= 1
