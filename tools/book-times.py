@@ -15,16 +15,15 @@ def main(path: str = "_build/.jupyter_cache") -> int:
         print(f"book-times: no execution cache at {path}")
         return 0
     cache = get_cache(path)
+    seconds = {}
+    for rec in sorted(cache.list_cache_records(), key=lambda r: r.created):  # the latest execution wins
+        seconds[rec.uri] = (rec.data or {}).get("execution_seconds")
     rows, failed = [], []
     for rec in cache.list_project_records():
         name = Path(rec.uri).name
         if rec.traceback:
             failed.append(name)
-        try:
-            data = cache.get_cache_record_of(rec.uri).data or {}  # the latest successful execution
-        except Exception:  # noqa: BLE001  (no successful execution cached)
-            data = {}
-        rows.append((data.get("execution_seconds"), name))
+        rows.append((None if rec.traceback else seconds.get(rec.uri), name))
     rows.sort(key=lambda r: -(r[0] or 0))
     total = sum(s or 0 for s, _ in rows)
     print("chapter execution times (s), from the cache (a chapter not re-run shows its last run):")
