@@ -171,7 +171,7 @@ def random_init_model(like, corpus=None, *, n_batches: int = 8, batch_size: int 
     return reestimate_batchnorm(model, corpus, n_batches=n_batches, batch_size=batch_size, seed=seed)
 
 
-def compare_with_twin(probe, model, info=None, *, corpus=None, seed: int = 0, twin_params: dict | None = None,
+def compare_with_twin(probe, model, info=None, *, corpus=None, twin_seed: int = 0, twin_params: dict | None = None,
                       **params) -> dict:
     """Run ``probe`` on ``model`` and on its fair random-initialised twin: the comparison every probe makes.
 
@@ -183,8 +183,9 @@ def compare_with_twin(probe, model, info=None, *, corpus=None, seed: int = 0, tw
         The trained model or a shipped model's name.
     info : dict, optional
         ``load_model``'s info.
-    corpus, seed
-        For :func:`random_init_model` (batch norm re-estimated on the stand-in by default).
+    corpus, twin_seed
+        For :func:`random_init_model` (batch norm re-estimated on the stand-in by default); ``twin_seed`` is the
+        twin's seed, apart from any ``seed`` the probe itself takes (the timbre probe's excerpt seed).
     twin_params : dict, optional
         Parameters that differ for the twin (e.g. ``tags=False`` for timbre: a random output layer means nothing).
     params
@@ -202,6 +203,6 @@ def compare_with_twin(probe, model, info=None, *, corpus=None, seed: int = 0, tw
 
     model, info = resolve_model(model, info)
     trained = probe(model, info, **params)
-    random = probe(random_init_model(model, corpus, seed=seed), None, **{**params, **(twin_params or {})})
-    random["model"] = f"random-init twin of {(info or {}).get('name', 'unnamed')} (seed {seed})"
+    random = probe(random_init_model(model, corpus, seed=twin_seed), None, **{**params, **(twin_params or {})})
+    random["model"] = f"random-init twin of {(info or {}).get('name', 'unnamed')} (seed {twin_seed})"
     return {"trained": trained, "random": random}

@@ -215,4 +215,4 @@ def pitch_compare(model, info=None, *, corpus=None, seed: int = 0, layer=None, c
     """
     from .baseline import compare_with_twin
 
-    return compare_with_twin(pitch_probe, model, info, corpus=corpus, seed=seed, layer=layer, cache=cache, **params)
+    return compare_with_twin(pitch_probe, model, info, corpus=corpus, twin_seed=seed, layer=layer, cache=cache, **params)

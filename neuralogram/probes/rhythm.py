@@ -173,7 +173,7 @@ def rhythm_compare(model, info=None, *, corpus=None, seed: int = 0, layer=None, 
         r.update({f"pattern_{k}": v for k, v in pat.items() if isinstance(v, float)})
         return r
 
-    return compare_with_twin(both, model, info, corpus=corpus, seed=seed, layer=layer, cache=cache, **params)
+    return compare_with_twin(both, model, info, corpus=corpus, twin_seed=seed, layer=layer, cache=cache, **params)
 
 
 # ------------------------------------------------------------------ fixed rate, changed pattern or emphasis

@@ -617,7 +617,7 @@ def timbre_compare(names=None, *, threshold: float | None = None, corpus=None, s
         model, info = load_model(name)
         out["names"].append(name)
         out["E"].append(E)
-        both = compare_with_twin(timbre_probe, model, info, corpus=corpus, seed=seed, twin_params={"tags": False},
+        both = compare_with_twin(timbre_probe, model, info, corpus=corpus, twin_seed=seed, twin_params={"tags": False},
                                  threshold=threshold, cache=cache, progress=progress, **p)
         out["trained"].append(both["trained"])
         out["random"].append(both["random"])
