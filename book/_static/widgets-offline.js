@@ -1,10 +1,14 @@
 // Loaded between RequireJS and the ipywidgets embed manager (nb_ipywidgets_js in _config.yml).
 (function () {
-  // 1. The manager finds its fonts next to its own module URL, which RequireJS otherwise puts relative to the page
-  //    (book/@jupyter-widgets/...): point that module at the copy served from _static/vendor/.
+  // 1. The manager's modules find their fonts next to their own module URLs, which RequireJS otherwise puts
+  //    relative to the page (book/@jupyter-widgets/...): map every module it defines to _static/vendor/.
   var self = document.currentScript && document.currentScript.src;
-  var base = self ? self.replace(/[^/]*(\?.*)?$/, "") : "_static/";
-  require.config({paths: {"@jupyter-widgets/html-manager/dist": base + "vendor/html-manager"}});
+  var dir = (self ? self.replace(/[^/]*(\?.*)?$/, "") : "_static/") + "vendor/html-manager";
+  var paths = {"@jupyter-widgets/html-manager/dist": dir};
+  ["base", "base7", "controls", "controls7", "html-manager"].forEach(function (m) {
+    paths["@jupyter-widgets/" + m] = dir + "/" + m;
+  });
+  require.config({paths: paths});
 
   // 2. The manager typesets widget labels with MathJax 2's MathJax.Hub.Queue; the book loads MathJax 3, which has
   //    no Hub (TypeError in the console, labels not drawn). Give MathJax 3 a Hub.Queue that calls typesetPromise.
