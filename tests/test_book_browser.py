@@ -29,7 +29,7 @@ SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", shutil.which("chromedriver") or "/usr/bin/chromedriver")
 WIDTH, HEIGHT = 1400, 1000
-SCREENSHOT_PAGES = {"index": "landing", "book/06_neuralogram": "06", "book/07_pitch": "07",
+SCREENSHOT_PAGES = {"book/intro": "landing", "book/06_neuralogram": "06", "book/07_pitch": "07",
                     "book/12_reproduced": "12"}
 
 if not (HTML / "index.html").is_file():
