@@ -252,9 +252,9 @@ def model_rate_audio(clips, *, sr: int = 8000, cache: bool = True, progress: boo
     path = cache_dir("probes") / f"real-audio-{param_hash(dict(sr=sr, version=VERSION))}.npz"
     have = {}
     if cache and path.is_file():
-        with np.load(path) as z:
-            off = z["offsets"]
-            have = {k: z["audio"][off[i]:off[i + 1]] for i, k in enumerate(z["keys"])}
+        with np.load(path) as z:   # each z[...] reads the whole array: read it once
+            off, audio, keys = z["offsets"], z["audio"], z["keys"]
+        have = {k: audio[off[i]:off[i + 1]] for i, k in enumerate(keys)}
     todo = [c for c in slow if ident(c) not in have]
     for c in tqdm(todo, desc=f"to {sr} Hz", disable=not progress, leave=False):
         have[ident(c)] = to_model_rate(c.load(), sr=c.sr, target_sr=sr).numpy()
@@ -326,9 +326,9 @@ def clip_logits(clips, model, info=None, *, condition: str | None = None, seed: 
     path = cache_dir("probes") / f"real-{param_hash(params)}.npz"
     have = {}
     if path.is_file():
-        with np.load(path) as z:
-            off = z["offsets"]
-            have = {n: z["logits"][off[k]:off[k + 1]] for k, n in enumerate(z["names"])}
+        with np.load(path) as z:   # each z[...] reads the whole array: read it once
+            off, logits, names = z["offsets"], z["logits"], z["names"]
+        have = {n: logits[off[k]:off[k + 1]] for k, n in enumerate(names)}
     todo = [c for c in clips if c.name not in have]
     if todo:
         for c, z in zip(todo, _compute_logits(todo, model, condition=condition, seed=seed, hop=hop,
