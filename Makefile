@@ -24,7 +24,8 @@ env:
 
 # Warnings are errors (-W), internal references must resolve (-n); --keep-going reports them all before failing.
 book: env web-assets
-	.venv/bin/jupyter-book build . --builder html -W -n --keep-going   # (jupyter_book has no __main__)
+	# no progress bars on the rendered pages: a finished tqdm bar stays there as an empty widget (a blank gap)
+	TQDM_DISABLE=1 .venv/bin/jupyter-book build . --builder html -W -n --keep-going   # (jupyter_book has no __main__)
 	$(PY) tools/book-times.py
 	@echo ">> open _build/html/index.html"
 
