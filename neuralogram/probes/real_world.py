@@ -85,6 +85,7 @@ VERSION = 2
 HOP = 1.5
 _CONTEXT = 2.0     # seconds: the models' window
 _MIN_WINDOW = 0.16  # seconds: the transform's shortest window
+_BATCH = 64         # windows per forward pass: 15-40 % less CPU than 16 on 2 cores, the same logits bit for bit
 
 
 # ------------------------------------------------------------------------------------------------- tagging
@@ -167,7 +168,7 @@ def _batched_logits(signals, model, *, hop: float) -> list:
             part = rows[b:b + 256]
             x = np.concatenate([np.asarray(signals[i], np.float32) for i in part])
             starts = (np.arange(len(part))[:, None] * n + local[None, :]).ravel()
-            Z = _head(model, embed_segments(x, starts, model))
+            Z = _head(model, embed_segments(x, starts, model, batch_size=_BATCH))
             for k, i in enumerate(part):
                 out[i] = Z[k * len(local):(k + 1) * len(local)]
     return out
