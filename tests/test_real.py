@@ -491,3 +491,34 @@ def test_probe_end_to_end_on_fixtures(tiny_real, tiny_corpus):
     assert rw.trained_on_real({"train": {"real_data": ["ESC-50"]}}) and not rw.trained_on_real({})
     assert rw.trained_on_real({"train": {"corpus_params": {"real": {"esc50_train": 281}}}})
     assert not rw.trained_on_real({"train": {"corpus_params": {"n_clips": 4000}}})
+
+
+def test_model_rate_audio_reads_the_one_cache(tiny_real, monkeypatch):
+    """Clips at another rate come from data.mixed.real_at_8k's files (resampled once, 16-bit), clips at 8 kHz as
+    they are; a second read resamples nothing; a clip of the same name with other samples gets its own file."""
+    import neuralogram.audio as audio_mod
+    from neuralogram.audio import to_model_rate
+    from neuralogram.data.mixed import real_at_8k
+
+    esc, fsdd = list(real.esc50("test")), list(real.fsdd("test"))[:3]
+    got = rw.model_rate_audio(esc + fsdd)
+    for c, y in zip(esc, got):
+        assert c.sr == 44100 and y.dtype == np.float32
+        np.testing.assert_array_equal(y, sf.read(str(real_at_8k(c)), dtype="float32")[0])
+        ref = to_model_rate(c.load(), sr=c.sr, target_sr=8000).numpy()
+        assert y.size == ref.size and np.abs(y - np.clip(ref, -1, 1)).max() < 2 / 32768   # 16-bit rounding only
+    for c, y in zip(fsdd, got[len(esc):]):
+        np.testing.assert_array_equal(y, c.load())
+    monkeypatch.setattr(audio_mod, "resample", lambda *a, **k: pytest.fail("resampled a cached clip"))
+    again = rw.model_rate_audio(esc)
+    for a, b in zip(got, again):
+        np.testing.assert_array_equal(a, b)
+    first = real_at_8k(esc[0])
+    assert first.name.startswith(esc[0].name) and first.is_file()
+    # the same name with other samples (another manifest entry): the cached file is not read, the clip is decoded
+    # again (and here refused by the manifest check)
+    monkeypatch.setitem(real._manifest()["esc50"], esc[0].name, "f" * 16)
+    with pytest.raises(ValueError, match="does not match the committed manifest"):
+        real_at_8k(esc[0])
+    with pytest.raises(ValueError, match="8000 Hz"):
+        rw.model_rate_audio(esc, sr=16000)

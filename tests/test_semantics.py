@@ -308,3 +308,29 @@ def test_semantics_widget_recomputes(tiny_wordset, tmp_path, monkeypatch):
     assert r["representation"] == "mfcc" and (projection, colour) == ("probe", "speaker")
     with pytest.raises(ValueError, match="projection"):
         sem.plot_map(None, r, "umap")
+
+
+def test_mfcc_stats_is_the_one_recipe(tiny_wordset):
+    """The package's MFCC recipe by hand (DCT-II of the log mel power, first n_mfcc, mean and std over frames), and
+    the same numbers for a word window (mfcc_features) and for the clip-level path of the real-world baseline."""
+    from scipy.fft import dct
+
+    from neuralogram.spectral import linear_spectrogram, mel_filterbank
+
+    y = sem.window_batch(tiny_wordset)[3].numpy()                      # one 2 s word window at 8 kHz
+    power = np.exp(linear_spectrogram(y, sr=8000).double().numpy())     # (129, 200): the window is at 8 kHz
+    T = mel_filterbank(n_mels=40).double().numpy()
+    C = np.cos(np.pi / 40 * (np.arange(40)[None, :] + 0.5) * np.arange(40)[:, None]) * np.sqrt(2 / 40)
+    C[0] /= np.sqrt(2)                                                   # orthonormal DCT-II matrix
+    c = (C @ np.log(T @ power + 1e-6))[:20]
+    want = np.concatenate([c.mean(1), c.std(1)])
+    got = sem.mfcc_stats(torch.from_numpy(power))
+    assert got.shape == (40,) and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(sem.mfcc_features(tiny_wordset)[3], want, rtol=1e-3, atol=1e-3)   # float32 path
+    batch = sem.mfcc_stats(torch.from_numpy(np.stack([power, 2 * power])), n_mfcc=5)
+    assert batch.shape == (2, 10)
+    np.testing.assert_allclose(batch[0], sem.mfcc_stats(torch.from_numpy(power), n_mfcc=5), rtol=1e-6)
+    assert batch[1, 0] > batch[0, 0] + 1                                     # louder: a higher c0 mean
+    with pytest.raises(ValueError, match="n_mfcc"):
+        sem.mfcc_stats(torch.from_numpy(power), n_mfcc=0)

@@ -362,7 +362,7 @@ def test_upload_widget_reads_a_file_and_explains_a_bad_one(tmp_path, model):
 
     buf = io.BytesIO()
     sf.write(buf, 0.5 * _noise(3.0, sr=16000, channels=2).T, 16000, format="WAV")
-    fig, line = neuralogram_of_upload("mine.wav", buf.getvalue(), model)
+    fig, line, _ = neuralogram_of_upload("mine.wav", buf.getvalue(), model)
     assert "3.0 s, 16000 Hz, 2 channel(s) (averaged)" in line and "32 x 3" in line
     assert len(fig.axes) == 4  # spectrogram, neuralogram and their colour bars
     plt.close(fig)

@@ -69,7 +69,13 @@ def mixed_label_space() -> tuple[list[str], list[str]]:
 
 
 def real_at_8k(clip: "real.RealClip") -> Path:
-    """A real clip resampled to 8 kHz (the package's resampler), cached as 16-bit WAV; its path.
+    """A real clip at 8 kHz, cached as 16-bit WAV; its path: the package's one cache of real clips at the model's
+    rate (the mixed corpus and ``probes.real_world.model_rate_audio`` read it).
+
+    A clip at another rate is resampled once with ``neuralogram.audio.resample`` (the one resampler) and clipped to
+    16-bit full scale (94 of the 414 ESC-50 clips here overshoot 1.0 by up to 0.44 after resampling); a clip
+    already at 8 kHz (FSDD) is copied. The file is named by the clip and its content (the manifest's hash of its
+    samples, else a hash of the file), so another clip of the same name never reads a stale file.
 
     Book: ``book/13_real_world.ipynb``.
     """
@@ -77,7 +83,8 @@ def real_at_8k(clip: "real.RealClip") -> Path:
 
     from ..audio import resample
 
-    out = cache_dir("real8k", clip.dataset) / f"{clip.name}.wav"
+    key = real._manifest()[clip.dataset].get(clip.name) or hashlib.sha256(clip.path.read_bytes()).hexdigest()
+    out = cache_dir("real8k", clip.dataset) / f"{clip.name}-{key[:16]}.wav"
     if not out.is_file():
         y = clip.load()
         if clip.sr != _SR:

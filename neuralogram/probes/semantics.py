@@ -42,8 +42,8 @@ from ..model import NeuralogramNet
 from ..transform import check_layer, embed_segments
 from .cache import cached_arrays, model_key
 
-__all__ = ["REPRESENTATIONS", "window_batch", "embed_words", "mfcc_features", "logmel_features", "silhouette",
-           "knn_accuracy", "linear_probe", "word_speaker_metrics", "project", "word_features", "semantics_probe",
+__all__ = ["REPRESENTATIONS", "window_batch", "embed_words", "mfcc_stats", "mfcc_features", "logmel_features",
+           "silhouette", "knn_accuracy", "linear_probe", "word_speaker_metrics", "project", "word_features", "semantics_probe",
            "semantics_compare", "metrics_table", "plot_map"]
 
 #: name -> one-line description of each representation the probe compares
@@ -118,21 +118,58 @@ def embed_words(wordset, model: NeuralogramNet, *, layer=None, batch_size: int =
     return embed_segments(x.reshape(-1), starts, model, layer=layer, batch_size=batch_size).T.copy()
 
 
+def _log_mel_of(power, n_mels: int) -> np.ndarray:
+    """``log(T_mel |X|^2 + 1e-6)`` of power spectrograms (..., 129, frames), in the power's dtype."""
+    from ..spectral import mel_filterbank
+
+    power = torch.as_tensor(power)
+    mel = torch.einsum("fk,...kt->...ft", mel_filterbank(n_mels=n_mels).to(power.dtype), power)
+    return torch.log(mel + 1e-6).numpy()
+
+
 def _log_mel(wordset, n_mels: int):
     """(n, n_mels, 200) log-mel spectrogram of the 2 s windows (same STFT as the network's input)."""
-    from ..spectral import LinearSpectrogram, mel_filterbank
+    from ..spectral import LinearSpectrogram
 
-    x = window_batch(wordset)
-    power = torch.exp(LinearSpectrogram()(x))                     # the network's input, back to power
-    mel = torch.einsum("fk,nkt->nft", mel_filterbank(n_mels=n_mels), power)
-    return torch.log(mel + 1e-6).numpy()
+    power = torch.exp(LinearSpectrogram()(window_batch(wordset)))   # the network's input, back to power
+    return _log_mel_of(power, n_mels)
+
+
+def mfcc_stats(power, *, n_mfcc: int = 20, n_mels: int = 40) -> np.ndarray:
+    """MFCCs of power spectrograms, mean and standard deviation over their frames (a bag of frames).
+
+    ``MFCC = DCT-II (orthonormal) of log(T_mel |X|^2 + 1e-6)``, the first ``n_mfcc`` coefficients per frame, with
+    ``neuralogram.spectral.mel_filterbank``: the package's one MFCC recipe (:func:`mfcc_features` of 2 s word
+    windows, ``probes.real_world.mfcc_baseline`` of whole clips of any length).
+
+    Parameters
+    ----------
+    power : torch.Tensor or np.ndarray [shape=(..., 129, n_frames)]
+        Power spectrogram(s) of the network's STFT (8 kHz, 30 ms Hann, 10 ms hop, 256-point FFT):
+        ``exp(neuralogram.spectral.linear_spectrogram(y, sr=sr))``. Computed in its dtype.
+    n_mfcc, n_mels : int
+        Coefficients kept; mel bands.
+
+    Returns
+    -------
+    np.ndarray [shape=(..., 2 * n_mfcc)], float32
+        The means of the coefficients, then their standard deviations.
+
+    Book: ``book/11_semantics.ipynb`` and ``book/13_real_world.ipynb``.
+    """
+    from scipy.fft import dct
+
+    if not 1 <= int(n_mfcc) <= int(n_mels):
+        raise ValueError(f"n_mfcc must be between 1 and n_mels ({n_mels}), got {n_mfcc}")
+    c = dct(_log_mel_of(power, n_mels), type=2, norm="ortho", axis=-2)[..., :n_mfcc, :]
+    return np.concatenate([c.mean(-1), c.std(-1)], -1).astype(np.float32)
 
 
 def mfcc_features(wordset, *, n_mfcc: int = 20, n_mels: int = 40) -> np.ndarray:
     """MFCCs of each 2 s window, mean and standard deviation over the 200 frames (a bag of frames).
 
-    ``MFCC = DCT-II (orthonormal) of log(T_mel |X|^2 + 1e-6)``, the first ``n_mfcc`` coefficients, computed from
-    the network's own STFT (8 kHz, 30 ms Hann, 10 ms hop) with ``neuralogram.spectral.mel_filterbank``.
+    :func:`mfcc_stats` of the windows' power spectrograms, computed with the network's own STFT (8 kHz, 30 ms
+    Hann, 10 ms hop).
 
     Returns
     -------
@@ -140,12 +177,11 @@ def mfcc_features(wordset, *, n_mfcc: int = 20, n_mels: int = 40) -> np.ndarray:
 
     Book: ``book/11_semantics.ipynb``.
     """
-    from scipy.fft import dct
+    from ..spectral import LinearSpectrogram
 
     if not 1 <= int(n_mfcc) <= int(n_mels):
         raise ValueError(f"n_mfcc must be between 1 and n_mels ({n_mels}), got {n_mfcc}")
-    c = dct(_log_mel(wordset, n_mels), type=2, norm="ortho", axis=1)[:, :n_mfcc]
-    return np.concatenate([c.mean(2), c.std(2)], 1).astype(np.float32)
+    return mfcc_stats(torch.exp(LinearSpectrogram()(window_batch(wordset))), n_mfcc=n_mfcc, n_mels=n_mels)
 
 
 def logmel_features(wordset, *, n_mels: int = 40, n_segments: int = 10, seconds: float = 1.0) -> np.ndarray:

@@ -1,12 +1,13 @@
-"""Widgets of Part III (the transform): window / hop / layer explorer, and the neuralogram of an uploaded file.
+"""Widgets of Part III (the transform): window / hop / layer explorer, and the neuralogram and tags of an uploaded
+file (saying so when no tag is confident).
 
-Book: ``book/06_neuralogram.ipynb``.
+Book: ``book/06_neuralogram.ipynb`` and ``book/13_real_world.ipynb``.
 """
 from __future__ import annotations
 
 from .live import live_figure, slider
 
-__all__ = ["neuralogram_explorer", "upload_widget", "neuralogram_of_upload"]
+__all__ = ["neuralogram_explorer", "upload_widget", "neuralogram_of_upload", "tag_verdict"]
 
 
 def neuralogram_explorer(y, model, *, sr: int, max_seconds: float = 60.0, title: str | None = None):
@@ -58,20 +59,77 @@ def neuralogram_explorer(y, model, *, sr: int, max_seconds: float = 60.0, title:
                        figsize=(10, 6.5), title=title or "Neuralogram: context window and hop")
 
 
-def neuralogram_of_upload(name: str, content, model, *, mode: str = "auto", sort: bool = False, fig=None):
-    """The neuralogram figure of an uploaded file's bytes (the work behind :func:`upload_widget`).
+def tag_verdict(probs, names, *, temperature: float = 1.0, top_k: int = 3, threshold: float | None = None) -> dict:
+    """What a reader is told about a sound's tags: its most probable tags, or that nothing is confident.
 
-    ``mode="auto"`` uses the exact mode up to 2 minutes of audio and the fast mode beyond. Returns
-    ``(fig, summary line)``; raises ``ValueError`` with a reader-facing message for a file it cannot read.
+    The rule is ``neuralogram.calibration.out_of_set``: when no (calibrated) tag probability reaches ``threshold``,
+    the sound may have no name among the model's labels, and the widget says so instead of naming the likeliest
+    label as if it were an answer.
 
-    Book: ``book/06_neuralogram.ipynb``.
+    Parameters
+    ----------
+    probs : np.ndarray [shape=(n_labels,)]
+        The sound's tags: window probabilities averaged (calibrated: ``load_model`` sets the card's temperature on
+        the model, whose output activation divides the logits by it).
+    names : sequence of str
+        The model's label names.
+    temperature : float
+        The temperature the probabilities were calibrated with (1: none), only reported.
+    top_k : int
+        How many tags to name.
+    threshold : float, optional
+        Default ``neuralogram.calibration.OUT_OF_SET_THRESHOLD`` (0.5).
+
+    Returns
+    -------
+    dict
+        ``confident`` (bool), ``top`` [(name, p), ...] (``top_k``), ``text`` (one line of plain text).
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    import numpy as np
+
+    from ..calibration import OUT_OF_SET_THRESHOLD, out_of_set
+
+    threshold = OUT_OF_SET_THRESHOLD if threshold is None else threshold
+    p = np.asarray(probs, np.float64)
+    if p.ndim != 1 or len(p) != len(names):
+        raise ValueError(f"probs must be one probability per label ({len(names)}), got shape {p.shape}")
+    order = np.argsort(-p, kind="stable")[:top_k]
+    top = [(str(names[k]), float(p[k])) for k in order]
+    listed = ", ".join(f"{n} {v:.2f}" for n, v in top)
+    how = f"calibrated, T = {temperature:.2f}" if temperature != 1.0 else "uncalibrated: the card has no temperature"
+    if out_of_set(p, threshold=threshold):
+        text = (f"Nothing is confident: no tag reaches p = {threshold:.2f} ({how}); the sound may have no name "
+                f"among the model's {len(p)} labels. Most probable: {listed}.")
+        return dict(confident=False, top=top, text=text)
+    return dict(confident=True, top=top, text=f"Tags ({how}): {listed}.")
+
+
+def neuralogram_of_upload(name: str, content, model, *, info=None, mode: str = "auto", sort: bool = False,
+                          fig=None):
+    """The neuralogram figure and the tags of an uploaded file's bytes (the work behind :func:`upload_widget`).
+
+    ``mode="auto"`` uses the exact mode up to 2 minutes of audio and the fast mode beyond. The tags are the
+    model's output probabilities of the neuralogram's columns (``neuralogram.tagging.probabilities``, calibrated
+    with the card's temperature), averaged, and read by :func:`tag_verdict`. ``info`` is ``load_model``'s
+    (its label names; default the stand-in label space; when they do not fit the model, the verdict says so and has
+    no tags). Returns ``(fig, summary line, verdict)``; raises ``ValueError`` with a reader-facing message for a
+    file it cannot read.
+
+    Book: ``book/06_neuralogram.ipynb`` and ``book/13_real_world.ipynb``.
     """
     import time
 
     from ..audio import load_audio, to_model_rate
+    from ..tagging import label_names_of, probabilities
     from ..transform import neuralogram_8k, sort_indices, spectrogram_overview
     from .plotting import neuralogram_figure
 
+    try:
+        names, why = label_names_of(model, info), None
+    except ValueError as err:   # the neuralogram is still drawn; the tags cannot be named
+        names, why = None, str(err)
     y, sr = load_audio(bytes(content), name=name)
     duration = y.shape[-1] / sr
     if mode == "auto":
@@ -85,17 +143,23 @@ def neuralogram_of_upload(name: str, content, model, *, mode: str = "auto", sort
     channels = 1 if y.ndim == 1 else y.shape[0]
     line = (f"{name}: {duration:.1f} s, {sr} Hz, {channels} channel(s){' (averaged)' if channels > 1 else ''} -> "
             f"neuralogram {N.shape[0]} x {N.shape[1]} ({mode} mode, {dt:.1f} s)")
+    verdict = (tag_verdict(probabilities(model, N).mean(0), names, temperature=float(model.temperature))
+               if names is not None else dict(confident=None, top=[], text=f"No tags: {why}."))
     fig = neuralogram_figure(N, times, S=S, spec_times=st, order=order, n_active=n_active, title=name, fig=fig)
-    return fig, line
+    return fig, line, verdict
 
 
-def upload_widget(model, *, sort: bool = False):
-    """Upload an audio file and see its spectrogram above its neuralogram; unreadable files get a clear message.
+def upload_widget(model, *, info=None, sort: bool = False):
+    """Upload an audio file and see its spectrogram above its neuralogram, and its tags, or "nothing is confident"
+    when no calibrated tag reaches 0.5 (:func:`tag_verdict`); unreadable files get a clear message.
 
     Reads whatever soundfile reads (WAV, FLAC, OGG, MP3, AIFF, ...), any rate, mono or stereo (averaged).
+    ``info``: ``load_model``'s (the label names; default the stand-in label space).
 
-    Book: ``book/06_neuralogram.ipynb``.
+    Book: ``book/06_neuralogram.ipynb`` and ``book/13_real_world.ipynb``.
     """
+    import html
+
     import ipywidgets as W
     import matplotlib.pyplot as plt
 
@@ -103,7 +167,7 @@ def upload_widget(model, *, sort: bool = False):
     sorter = W.Checkbox(value=sort, description="sort by peak time")
     status, out = W.HTML("Choose an audio file (it stays on your machine)."), W.Output()
     box = W.VBox([W.HBox([up, sorter]), status, out])
-    box.last_error = None
+    box.last_error = box.last_verdict = None
 
     def files():
         v = up.value
@@ -120,13 +184,15 @@ def upload_widget(model, *, sort: bool = False):
         with out:
             out.clear_output(wait=True)
             try:
-                fig, line = neuralogram_of_upload(name, content, model, sort=sorter.value)
+                fig, line, verdict = neuralogram_of_upload(name, content, model, info=info, sort=sorter.value)
             except ValueError as err:
                 box.last_error = str(err)
                 status.value = f"<span style='color:#b00'><b>Could not compute a neuralogram:</b> {err}</span>"
                 return
             box.last_error = None
-            status.value = line
+            box.last_verdict = verdict
+            colour = "" if verdict["confident"] is not False else " style='color:#a60'"
+            status.value = f"{html.escape(line)}<br><b{colour}>{html.escape(verdict['text'])}</b>"
             plt.show()
 
     up.observe(update, names="value")
