@@ -279,6 +279,8 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
         ckpt = read_checkpoint(ckpt_path)
         ckpt["metrics"] = metrics
         ckpt["train"]["epochs"] = epochs
+        if command is not None:      # the call that exports (with resume: the whole run) is the one to repeat
+            ckpt["train"]["command"] = command
         ckpt["train"]["wall_seconds"] = round(sum(h["train_seconds"] for h in history), 1)
         if init_from is not None:
             ckpt["train"]["init_from_run"] = _init_source(init_from)
