@@ -105,7 +105,7 @@ def _param_checksum(model) -> float:
 # ---------------------------------------------------------------------------------------------- training
 def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, loss: str = "mse",
           epochs: int = 10, batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 0.0, seed: int = 0,
-          resume: bool = False, balanced: bool = False, steps_per_epoch: int | None = None,
+          resume: bool = False, balanced: bool = False, balanced_from: int = 0, steps_per_epoch: int | None = None,
           num_workers: int = 0, device: str | None = None, export: str | None = None,
           command: str | None = None, progress: bool = True, on_step=None, init_from: str | None = None,
           train_from: str | None = None) -> dict:
@@ -127,6 +127,9 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
         order, crops and dropout are all drawn from RNGs restored from the checkpoint.
     balanced : bool
         Draw training clips with :func:`~neuralogram.data.store.balanced_sampler` instead of uniformly.
+    balanced_from : int
+        With ``balanced``, the first epoch (0-based) that samples class-balanced; the epochs before it sample
+        uniformly (the shipped ``vgg19-e500-real`` switched after 3 uniform epochs).
     steps_per_epoch : int, optional
         Cap the number of batches per epoch (for quick runs).
     export : str, optional
@@ -154,6 +157,10 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     store = corpus if isinstance(corpus, PackedStore) else PackedStore(corpus)
     _check_settings(epochs, batch_size, lr, weight_decay, steps_per_epoch)
+    if isinstance(balanced_from, bool) or int(balanced_from) != balanced_from or balanced_from < 0:
+        raise ValueError(f"balanced_from must be a non-negative integer (an epoch), got {balanced_from!r}")
+    if balanced_from and not balanced:
+        raise ValueError(f"balanced_from={balanced_from} needs balanced=True (it says when balanced sampling starts)")
     per_rank = math.ceil(len(store.indices("train")) / world)
     if batch_size > per_rank:
         raise ValueError(f"batch_size={batch_size} is larger than the {per_rank} training clips"
@@ -179,7 +186,8 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
         ckpt = read_checkpoint(ckpt_path)
         _check_resume(ckpt, ckpt_path, {"seed": seed, "lr": lr, "batch_size": batch_size,
                                          "weight_decay": weight_decay, "balanced": bool(balanced),
-                                         "world_size": world, "train_from": train_from})
+                                         "balanced_from": int(balanced_from), "world_size": world,
+                                         "train_from": train_from})
         if ckpt["config"] != config.to_dict():
             raise ValueError(f"--resume: {ckpt_path} was trained with config {ckpt['config']}, "
                              f"but this run asks for {config.to_dict()}")
@@ -203,7 +211,7 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
         if distributed:
             sampler = DistributedSampler(train_ds, num_replicas=world, rank=rank, shuffle=True, seed=seed)
             sampler.set_epoch(epoch)
-        elif balanced:
+        elif balanced and epoch >= balanced_from:
             sampler = balanced_sampler(train_ds, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
         else:
             sampler = RandomSampler(train_ds, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
@@ -258,7 +266,8 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
                 "label_names": list(store.label_names), "label_mids": list(store.label_mids),
                 "train": {"corpus": str(store.path.name), "corpus_params": store.params, "seed": seed,
                           "lr": lr, "batch_size": batch_size, "weight_decay": weight_decay,
-                          "balanced": bool(balanced), "world_size": world, "command": command,
+                          "balanced": bool(balanced), "balanced_from": int(balanced_from), "world_size": world,
+                          "command": command,
                           "init_from": init_from and Path(str(init_from)).stem, "train_from": train_from}})
             if progress:
                 print(f"epoch {epoch + 1}/{epochs}: train loss {metrics['train_loss']:.4f}  eval loss "
@@ -270,7 +279,11 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
         ckpt = read_checkpoint(ckpt_path)
         ckpt["metrics"] = metrics
         ckpt["train"]["epochs"] = epochs
+        if command is not None:      # the call that exports (with resume: the whole run) is the one to repeat
+            ckpt["train"]["command"] = command
         ckpt["train"]["wall_seconds"] = round(sum(h["train_seconds"] for h in history), 1)
+        if init_from is not None:
+            ckpt["train"]["init_from_run"] = _init_source(init_from)
         export_model(ckpt, export)
         write_card(export, ckpt, history, store)
     if distributed:
@@ -323,13 +336,28 @@ def _freeze_before(model: NeuralogramNet, layer: str | None) -> list:
     return frozen
 
 
-def _init_from(model: NeuralogramNet, source, label_names: list[str]) -> None:
-    """Copy a checkpoint's weights into ``model`` (see ``train(init_from=...)``); output rows matched by label."""
+def _init_path(source) -> Path:
+    """The checkpoint file of ``train(init_from=...)``: a path, or a shipped model's name."""
     from .checkpoints import models_dir
 
     p = Path(str(source))
     if not p.suffix and not p.exists():
         p = models_dir() / f"{source}.pt"
+    return p
+
+
+def _init_source(source) -> dict:
+    """How the checkpoint a run started from was made (its command, epochs, learning rate): for the card."""
+    ckpt = read_checkpoint(_init_path(source))
+    tr = ckpt.get("train") or {}
+    epochs = int(ckpt["epoch"]) + 1 if "epoch" in ckpt else tr.get("epochs")
+    return {"path": str(source), "epochs_trained": epochs, "command": tr.get("command"), "lr": tr.get("lr"),
+            "balanced": tr.get("balanced"), "init_from": tr.get("init_from"), "train_from": tr.get("train_from")}
+
+
+def _init_from(model: NeuralogramNet, source, label_names: list[str]) -> None:
+    """Copy a checkpoint's weights into ``model`` (see ``train(init_from=...)``); output rows matched by label."""
+    p = _init_path(source)
     ckpt = read_checkpoint(p)
     theirs = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
     cfg = {k: v for k, v in ckpt["config"].items() if k != "n_classes"}
@@ -380,6 +408,9 @@ def write_card(model_path, ckpt: dict, history: list[dict], store: PackedStore) 
              f"{len(store.indices('eval'))} eval clips, {store.n_classes} classes; parameters `{json.dumps(tr['corpus_params'], sort_keys=True)}` |",
              f"| seed | {tr['seed']} |",
              f"| command | `{tr.get('command') or '(python API)'}` |",
+             *([f"| initialised from | `{tr['init_from_run']['path']}`, itself trained {tr['init_from_run']['epochs_trained']} "
+                f"epochs by `{tr['init_from_run']['command'] or '(python API)'}` |"]
+               if (tr.get('init_from_run') or {}).get('command') else []),
              f"| optimiser | Adam, lr {tr['lr']}, batch {tr['batch_size']} x {tr['world_size']} process(es) |",
              f"| epochs | {tr.get('epochs', last['epoch'])} |",
              f"| wall time (training) | {tr.get('wall_seconds', 0) / 60:.1f} min |",

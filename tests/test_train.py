@@ -58,6 +58,27 @@ def test_export_load_and_card(tiny_corpus, tmp_path):
     assert len(json.loads(out.with_suffix(".json").read_text())["history"]) == 1
 
 
+def test_balanced_from_and_init_record(tiny_corpus, tmp_path):
+    """balanced_from: uniform epochs first, then class-balanced; a fine-tuned card names the run it started from."""
+    torch.set_num_threads(1)
+    kw = dict(embedding_size=16, width=0.0625, batch_size=8, lr=3e-3, seed=3, progress=False)
+    train(tiny_corpus, tmp_path / "uniform", epochs=1, command="neuralogram train stage-one", **kw)
+    train(tiny_corpus, tmp_path / "late", epochs=1, balanced=True, balanced_from=1, **kw)
+    train(tiny_corpus, tmp_path / "bal", epochs=1, balanced=True, **kw)
+    sd = {n: read_checkpoint(tmp_path / n / "last.pt")["state_dict"] for n in ("uniform", "late", "bal")}
+    assert all(torch.equal(sd["uniform"][k], sd["late"][k]) for k in sd["uniform"])       # epoch 0 was uniform
+    assert not all(torch.equal(sd["uniform"][k], sd["bal"][k]) for k in sd["uniform"])    # balanced differs
+    with pytest.raises(ValueError, match="balanced_from"):
+        train(tiny_corpus, tmp_path / "late", epochs=2, balanced=True, balanced_from=0, resume=True, **kw)
+    with pytest.raises(ValueError, match="needs balanced=True"):
+        train(tiny_corpus, tmp_path / "x", epochs=1, balanced_from=2, **kw)
+    out = tmp_path / "tuned.pt"
+    train(tiny_corpus, tmp_path / "tuned", epochs=1, init_from=str(tmp_path / "uniform" / "last.pt"),
+          export=str(out), command="neuralogram train stage-two", **kw)
+    card = out.with_suffix(".md").read_text()
+    assert "stage-two" in card and "initialised from" in card and "trained 1 epochs by `neuralogram train stage-one`" in card
+
+
 def test_checkpoint_errors(tiny_corpus, tmp_path):
     out = tmp_path / "m.pt"
     train(tiny_corpus, tmp_path / "run", epochs=1, embedding_size=16, width=0.0625, batch_size=8,

@@ -33,7 +33,7 @@ def _main(args) -> int:
     corpus = _resolve_corpus(args)
     train(corpus, args.out, embedding_size=args.embedding_size, width=args.width, loss=args.loss,
           epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, resume=args.resume,
-          balanced=args.balanced, steps_per_epoch=args.steps_per_epoch, num_workers=args.workers,
+          balanced=args.balanced, balanced_from=args.balanced_from, steps_per_epoch=args.steps_per_epoch, num_workers=args.workers,
           device=args.device, export=args.export, command=command, init_from=args.init_from,
           train_from=args.train_from)
     return 0
@@ -61,6 +61,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps-per-epoch", type=int, default=None)
     p.add_argument("--balanced", action="store_true", help="class-balanced sampling")
+    p.add_argument("--balanced-from", type=int, default=0,
+                   help="with --balanced: the first epoch (0-based) that samples class-balanced (uniform before)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
