@@ -18,8 +18,8 @@ import torch
 from .cache import atomic_path
 from .model import ModelConfig, NeuralogramNet
 
-__all__ = ["FORMAT", "DEFAULT_MODEL", "DEFAULT_FAMILY", "models_dir", "available_models", "load_model", "resolve_model",
-           "save_checkpoint", "read_checkpoint", "export_model", "model_hash", "check_device",
+__all__ = ["FORMAT", "DEFAULT_MODEL", "DEFAULT_FAMILY", "models_dir", "available_models", "checkpoint_path",
+           "load_model", "resolve_model", "save_checkpoint", "read_checkpoint", "export_model", "model_hash", "check_device",
            "CheckpointNotFoundError"]
 
 FORMAT = "neuralogram-checkpoint-v1"
@@ -190,6 +190,29 @@ def _temperature(ckpt: dict, source: str) -> float:
     return float(t)
 
 
+def checkpoint_path(name_or_path) -> Path:
+    """The checkpoint file of a shipped model's name (with or without ``.pt``) or of a path: the one resolver
+    behind :func:`load_model` and ``train(init_from=...)``.
+
+    Raises
+    ------
+    ValueError
+        Neither an existing file nor a shipped model's name (the message lists the shipped models).
+
+    Book: ``book/05_model.ipynb``.
+    """
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise ValueError(f"a model name or checkpoint path is needed, got {type(name_or_path).__name__}")
+    p = Path(name_or_path)
+    if p.exists():
+        return p
+    shipped = models_dir() / f"{p.stem if p.suffix == '.pt' else p.name}.pt"
+    if str(name_or_path) and p.name == str(name_or_path) and shipped.is_file():
+        return shipped                       # a shipped name, with or without ".pt"
+    raise ValueError(f"unknown model {str(name_or_path)!r}: no such checkpoint file and no shipped model of "
+                     f"that name; available: {available_models()}")
+
+
 def load_model(name_or_path, *, device: str | torch.device = "cpu"):
     """Load a shipped model by name (see :func:`available_models`) or any checkpoint file.
 
@@ -204,16 +227,7 @@ def load_model(name_or_path, *, device: str | torch.device = "cpu"):
     Book: ``book/05_model.ipynb``.
     """
     device = check_device(device)
-    if not isinstance(name_or_path, (str, os.PathLike)):
-        raise ValueError(f"a model name or checkpoint path is needed, got {type(name_or_path).__name__}")
-    p = Path(name_or_path)
-    if not p.exists():
-        shipped = models_dir() / f"{p.stem if p.suffix == '.pt' else p.name}.pt"
-        if str(name_or_path) and p.name == str(name_or_path) and shipped.is_file():
-            p = shipped                      # a shipped name, with or without ".pt"
-        else:
-            raise ValueError(f"unknown model {str(name_or_path)!r}: no such checkpoint file and no shipped model of "
-                             f"that name; available: {available_models()}")
+    p = checkpoint_path(name_or_path)
     ckpt = read_checkpoint(p)
     model = _build(ckpt, str(p)).to(device)
     info = {k: ckpt.get(k) for k in ("label_names", "label_mids", "config", "metrics", "train", "calibration")}

@@ -20,7 +20,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
 from .cache import atomic_path
-from .checkpoints import export_model, read_checkpoint, save_checkpoint
+from .checkpoints import checkpoint_path, export_model, read_checkpoint, save_checkpoint
 from .model import ModelConfig, NeuralogramNet, count_flops, loss_fn
 from .data.store import CropDataset, PackedStore, balanced_sampler
 
@@ -336,19 +336,9 @@ def _freeze_before(model: NeuralogramNet, layer: str | None) -> list:
     return frozen
 
 
-def _init_path(source) -> Path:
-    """The checkpoint file of ``train(init_from=...)``: a path, or a shipped model's name."""
-    from .checkpoints import models_dir
-
-    p = Path(str(source))
-    if not p.suffix and not p.exists():
-        p = models_dir() / f"{source}.pt"
-    return p
-
-
 def _init_source(source) -> dict:
     """How the checkpoint a run started from was made (its command, epochs, learning rate): for the card."""
-    ckpt = read_checkpoint(_init_path(source))
+    ckpt = read_checkpoint(checkpoint_path(source))
     tr = ckpt.get("train") or {}
     epochs = int(ckpt["epoch"]) + 1 if "epoch" in ckpt else tr.get("epochs")
     return {"path": str(source), "epochs_trained": epochs, "command": tr.get("command"), "lr": tr.get("lr"),
@@ -357,7 +347,7 @@ def _init_source(source) -> dict:
 
 def _init_from(model: NeuralogramNet, source, label_names: list[str]) -> None:
     """Copy a checkpoint's weights into ``model`` (see ``train(init_from=...)``); output rows matched by label."""
-    p = _init_path(source)
+    p = checkpoint_path(source)
     ckpt = read_checkpoint(p)
     theirs = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
     cfg = {k: v for k, v in ckpt["config"].items() if k != "n_classes"}

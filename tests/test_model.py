@@ -103,3 +103,25 @@ def test_available_models_by_family(tmp_path, monkeypatch):
     for bad in ("", "e500-real", 3):
         with pytest.raises(ValueError, match="family"):
             available_models(family=bad)
+
+
+def test_checkpoint_path_is_the_one_resolver(tmp_path, monkeypatch, tiny_corpus):
+    """A shipped name (with or without .pt) and a file path resolve alike for load_model and train(init_from=)."""
+    from neuralogram.checkpoints import checkpoint_path
+    from neuralogram.train import train
+
+    monkeypatch.setenv("NEURALOGRAM_MODELS", str(tmp_path / "models"))
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "tiny.pt").write_bytes(b"")
+    elsewhere = tmp_path / "run" / "last.pt"
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(b"")
+    assert checkpoint_path("tiny") == checkpoint_path("tiny.pt") == tmp_path / "models" / "tiny.pt"
+    assert checkpoint_path(elsewhere) == elsewhere
+    for bad in ("nope", "tiny.pth", "models/tiny"):
+        with pytest.raises(ValueError, match=r"unknown model .*available: \['tiny'\]"):
+            checkpoint_path(bad)
+    with pytest.raises(ValueError, match="a model name or checkpoint path is needed"):
+        checkpoint_path(3)
+    with pytest.raises(ValueError, match=r"unknown model 'nope'"):       # the same resolver behind init_from
+        train(tiny_corpus, tmp_path / "out", epochs=1, init_from="nope")
