@@ -108,7 +108,7 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
           resume: bool = False, balanced: bool = False, balanced_from: int = 0, steps_per_epoch: int | None = None,
           num_workers: int = 0, device: str | None = None, export: str | None = None,
           command: str | None = None, progress: bool = True, on_step=None, init_from: str | None = None,
-          train_from: str | None = None) -> dict:
+          train_from: str | None = None, crop_top_db: float | None = None) -> dict:
     """Train a :class:`~neuralogram.model.NeuralogramNet` on a packed corpus.
 
     Parameters
@@ -145,6 +145,10 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
         Train only this trunk layer (e.g. ``"conv5_1"``), the layers after it and the head; the layers before
         it are frozen (no gradients, batch-norm statistics fixed), which about halves the cost of a step when
         fine-tuning with ``init_from``.
+    crop_top_db : float, optional
+        Draw each training crop among those within this many dB of the clip's loudest crop
+        (:class:`~neuralogram.data.store.CropDataset`'s ``top_db``), so that crops of silence do not carry the
+        label of a sound they miss (the shipped ``vgg19-e500-real`` uses 20 dB).
 
     Returns
     -------
@@ -169,7 +173,7 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
     out_dir = Path(out_dir)
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
-    train_ds = CropDataset(store, split="train", random_crop=True, seed=seed)
+    train_ds = CropDataset(store, split="train", random_crop=True, seed=seed, top_db=crop_top_db)
     eval_ds = CropDataset(store, split="eval", random_crop=False)
 
     torch.manual_seed(seed)
@@ -187,7 +191,7 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
         _check_resume(ckpt, ckpt_path, {"seed": seed, "lr": lr, "batch_size": batch_size,
                                          "weight_decay": weight_decay, "balanced": bool(balanced),
                                          "balanced_from": int(balanced_from), "world_size": world,
-                                         "train_from": train_from})
+                                         "train_from": train_from, "crop_top_db": crop_top_db})
         if ckpt["config"] != config.to_dict():
             raise ValueError(f"--resume: {ckpt_path} was trained with config {ckpt['config']}, "
                              f"but this run asks for {config.to_dict()}")
@@ -268,7 +272,8 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
                           "lr": lr, "batch_size": batch_size, "weight_decay": weight_decay,
                           "balanced": bool(balanced), "balanced_from": int(balanced_from), "world_size": world,
                           "command": command,
-                          "init_from": init_from and Path(str(init_from)).stem, "train_from": train_from}})
+                          "init_from": init_from and Path(str(init_from)).stem, "train_from": train_from,
+                          "crop_top_db": crop_top_db}})
             if progress:
                 print(f"epoch {epoch + 1}/{epochs}: train loss {metrics['train_loss']:.4f}  eval loss "
                       f"{metrics['eval_loss']:.4f}  mAP {metrics['mAP']:.3f} (chance {metrics['chance_mAP']:.3f})  "

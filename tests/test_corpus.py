@@ -359,3 +359,38 @@ def test_synthesize_refuses_bad_parameters():
     for d in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="duration"):
             synth.synthesize("sine", duration=d)
+
+
+def test_crop_top_db_never_serves_a_crop_of_silence(tmp_path):
+    """A 5 s clip: 0.5 s of a tone at 3 s, digital silence elsewhere. Plain random crops often miss the tone;
+    with top_db=20 every crop holds it (and a steady clip is cropped as before: every start qualifies)."""
+    from neuralogram.data.store import Clip, write_store
+
+    sr, n = 8000, 40000
+    event = np.zeros(n, np.float32)
+    event[24000:28000] = 0.5 * np.sin(2 * np.pi * 440 * np.arange(4000) / sr)
+    steady = (0.1 * np.random.default_rng(0).standard_normal(n)).astype(np.float32)
+    p = write_store(tmp_path / "c.h5", [Clip("event", event, [0], "train"), Clip("steady", steady, [1], "train")],
+                    label_mids=["/m/a", "/m/b"], label_names=["a", "b"], source="test")
+    store = PackedStore(p)
+    crop = 16000
+
+    def starts(ds, j):
+        out = []
+        for e in range(40):
+            ds.set_epoch(e)
+            x = ds.crop_audio(j)
+            out.append(float(np.sum(x.astype(np.float64) ** 2)))
+        return np.array(out)
+
+    plain = CropDataset(store, split="train", seed=0)
+    loud = CropDataset(store, split="train", seed=0, top_db=20)
+    full = float(np.sum(event.astype(np.float64) ** 2))
+    assert (starts(plain, 0) < 0.01 * full).sum() >= 5            # plain crops miss the tone (about 1 in 3)
+    assert (starts(loud, 0) >= 0.01 * full).all()                  # never 20 dB below the loudest crop
+    assert np.ptp(starts(loud, 1)) > 0                                        # the steady clip is still cropped at random
+    again = CropDataset(store, split="train", seed=0, top_db=20)
+    again.set_epoch(3), loud.set_epoch(3)
+    np.testing.assert_array_equal(again.crop_audio(0), loud.crop_audio(0))   # reproducible per (seed, epoch, j)
+    with pytest.raises(ValueError, match="top_db"):
+        CropDataset(store, split="train", top_db=-5)

@@ -27,6 +27,8 @@
 # Every run resumes from runs/NAME/last.pt when it exists: re-running the same command continues an interrupted run.
 # Usage: tools/train-shipped.sh [e500|e2000|e64|real-e500|real-e64|real-e2000 ...]   (default: the three stand-in ones)
 #   EPOCHS (stand-in: 15), EPOCHS1 / BALANCED_FROM / EPOCHS2 (real; defaults: the shipped recipe of that size),
+#   TRAIN_FROM (real: the first trained layer, default conv5_1; "all" trains every layer), CROP_TOP_DB (real:
+#   training crops within this many dB of the clip's loudest, see CropDataset's top_db; default off), THREADS,
 #   OUT_MODELS (data/models), RUNS (runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,8 +45,11 @@ for e in "${@:-e500 e2000 e64}"; do
         e1=30; bfrom=3; e2=10; [ "$E" = 2000 ] && e2=40
         e1=${EPOCHS1:-$e1}; bfrom=${BALANCED_FROM:-$bfrom}; e2=${EPOCHS2:-$e2}
         sampling=(); [ "$bfrom" = uniform ] || sampling=(--balanced --balanced-from "$bfrom")
-        common=(--corpus mixed --standin-clips 4000 --standin-seed 0 --standin-seconds 4 --train-from conv5_1
-                --embedding-size "$E" --width 0.125 --loss bce --steps-per-epoch 50 --batch-size 32 --seed 0 --resume)
+        tfrom=${TRAIN_FROM:-conv5_1}; layers=(); [ "$tfrom" = all ] || layers=(--train-from "$tfrom")
+        crops=(); [ -z "${CROP_TOP_DB:-}" ] || crops=(--crop-top-db "$CROP_TOP_DB")
+        common=(--corpus mixed --standin-clips 4000 --standin-seed 0 --standin-seconds 4 ${layers[@]+"${layers[@]}"}
+                ${crops[@]+"${crops[@]}"} --embedding-size "$E" --width 0.125 --loss bce --steps-per-epoch 50
+                --batch-size 32 --seed 0 --resume ${THREADS:+--threads "$THREADS"})
         # the mixed corpus is made (or found in the cache) first, in its own process (it uses worker processes)
         PYTHONPATH=. "$PY" -c "from neuralogram.data.mixed import mixed_corpus; print(mixed_corpus())"
         if [ "$e2" = 0 ]; then

@@ -258,11 +258,16 @@ class CropDataset(Dataset):
     start of each epoch. Evaluation crops (``random_crop=False``) are the centred 2 s. Clips shorter than the
     crop are zero-padded at the end.
 
+    With ``top_db`` (librosa's name for the same idea in ``librosa.effects.split``), a training crop is drawn
+    only among the starts whose crop energy is within ``top_db`` dB of the clip's loudest crop: a 5 s ESC-50
+    clip of a dog barking once, padded with digital silence, no longer yields 2 s of silence labelled "Dog".
+    Steady sounds are unaffected (every crop qualifies).
+
     Book: ``book/04_data.ipynb``.
     """
 
     def __init__(self, store: PackedStore, *, split: str | None = "train", crop_seconds: float = 2.0,
-                 random_crop: bool = True, seed: int = 0):
+                 random_crop: bool = True, seed: int = 0, top_db: float | None = None):
         self.store = store
         self.idx = store.indices(split)
         if len(self.idx) == 0:
@@ -272,6 +277,9 @@ class CropDataset(Dataset):
             raise ValueError(f"crop_seconds={crop_seconds} is shorter than one spectrogram hop")
         self.random_crop = bool(random_crop)
         self.seed = int(seed)
+        if top_db is not None:
+            check_positive(top_db, "top_db")
+        self.top_db = None if top_db is None else float(top_db)
         self.epoch = 0
         self.spec = LinearSpectrogram()
 
@@ -288,7 +296,13 @@ class CropDataset(Dataset):
             return np.pad(x, (0, self.crop - x.size))
         if self.random_crop:
             rng = np.random.default_rng([self.seed, self.epoch, j])
-            start = int(rng.integers(0, x.size - self.crop + 1))
+            if self.top_db is None:
+                start = int(rng.integers(0, x.size - self.crop + 1))
+            else:
+                c = np.concatenate([[0.0], np.cumsum(x.astype(np.float64) ** 2)])
+                energy = c[self.crop:] - c[:-self.crop]          # of the crop starting at each sample
+                ok = np.flatnonzero(energy >= energy.max() * 10 ** (-self.top_db / 10))
+                start = int(ok[rng.integers(ok.size)])
         else:
             start = (x.size - self.crop) // 2
         return x[start:start + self.crop]
