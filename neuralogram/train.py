@@ -24,7 +24,7 @@ from .checkpoints import checkpoint_path, export_model, read_checkpoint, save_ch
 from .model import ModelConfig, NeuralogramNet, count_flops, loss_fn
 from .data.store import CropDataset, PackedStore, balanced_sampler
 
-__all__ = ["train", "evaluate", "average_precision", "mean_average_precision", "chance_map", "write_card"]
+__all__ = ["train", "batch_augment", "evaluate", "average_precision", "mean_average_precision", "chance_map", "write_card"]
 
 
 # ---------------------------------------------------------------------------------------------- metrics
@@ -86,6 +86,53 @@ def evaluate(model: NeuralogramNet, dataset: CropDataset, *, batch_size: int = 6
             "per_class_AP": [None if math.isnan(a) else round(float(a), 4) for a in ap], "n_eval": int(len(Y))}
 
 
+# ---------------------------------------------------------------------------------------------- batch augmentation
+#: the largest SpecAugment masks: 16 of the 129 frequency bins (500 Hz), 40 of the 200 frames (0.4 s)
+MASK_BINS, MASK_FRAMES = 16, 40
+
+
+def batch_augment(spec: torch.Tensor, target: torch.Tensor, *, mixup_alpha: float = 0.0,
+                  spec_masks: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Augment a training batch: SpecAugment masks, then mixup. Draws from torch's global RNG (so a resumed run,
+    which restores it, is exact).
+
+    Parameters
+    ----------
+    spec : torch.Tensor [shape=(batch, 1, n_freq, n_frames)]
+        Log spectrograms.
+    target : torch.Tensor [shape=(batch, n_classes)]
+    mixup_alpha : float
+        Mixup (Zhang et al. 2018): each clip is blended with another of the batch, ``lam * a + (1 - lam) * b``
+        on the log spectrogram and on the targets, with ``lam ~ Beta(alpha, alpha)`` folded to ``[0.5, 1]`` so
+        each clip stays the larger part of its own mix. 0 turns it off.
+    spec_masks : int
+        SpecAugment (Park et al. 2019, ``torchaudio.transforms``): this many frequency masks (up to
+        :data:`MASK_BINS` bins) and time masks (up to :data:`MASK_FRAMES` frames) per clip, set to the clip's
+        mean. 0 turns it off.
+
+    Book: ``book/13_real_world.ipynb``.
+    """
+    import torchaudio.transforms as T
+
+    if mixup_alpha < 0 or isinstance(spec_masks, bool) or int(spec_masks) != spec_masks or spec_masks < 0:
+        raise ValueError(f"mixup_alpha must be >= 0 and spec_masks a non-negative integer, got {mixup_alpha!r}, "
+                         f"{spec_masks!r}")
+    if spec_masks:
+        keep = torch.ones_like(spec)          # torchaudio sets masked cells to 0: mask a tensor of ones
+        for _ in range(int(spec_masks)):
+            keep = T.FrequencyMasking(MASK_BINS, iid_masks=True)(keep)
+            keep = T.TimeMasking(MASK_FRAMES, iid_masks=True)(keep)
+        spec = torch.where(keep == 0, spec.mean(dim=(-2, -1), keepdim=True), spec)
+    if mixup_alpha > 0:
+        n = spec.shape[0]
+        lam = torch.distributions.Beta(float(mixup_alpha), float(mixup_alpha)).sample((n,))
+        lam = torch.maximum(lam, 1 - lam)
+        perm = torch.randperm(n)
+        spec = lam.view(n, 1, 1, 1) * spec + (1 - lam.view(n, 1, 1, 1)) * spec[perm]
+        target = lam.view(n, 1) * target + (1 - lam.view(n, 1)) * target[perm]
+    return spec, target
+
+
 # ---------------------------------------------------------------------------------------------- DDP
 def _dist_setup():
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -108,7 +155,8 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
           resume: bool = False, balanced: bool = False, balanced_from: int = 0, steps_per_epoch: int | None = None,
           num_workers: int = 0, device: str | None = None, export: str | None = None,
           command: str | None = None, progress: bool = True, on_step=None, init_from: str | None = None,
-          train_from: str | None = None, crop_top_db: float | None = None) -> dict:
+          train_from: str | None = None, crop_top_db: float | None = None, mixup_alpha: float = 0.0,
+          spec_masks: int = 0) -> dict:
     """Train a :class:`~neuralogram.model.NeuralogramNet` on a packed corpus.
 
     Parameters
@@ -149,6 +197,8 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
         Draw each training crop among those within this many dB of the clip's loudest crop
         (:class:`~neuralogram.data.store.CropDataset`'s ``top_db``), so that crops of silence do not carry the
         label of a sound they miss (the shipped ``vgg19-e500-real`` uses 20 dB).
+    mixup_alpha, spec_masks
+        Batch augmentation (:func:`batch_augment`); off by default.
 
     Returns
     -------
@@ -161,6 +211,9 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     store = corpus if isinstance(corpus, PackedStore) else PackedStore(corpus)
     _check_settings(epochs, batch_size, lr, weight_decay, steps_per_epoch)
+    if mixup_alpha < 0 or isinstance(spec_masks, bool) or int(spec_masks) != spec_masks or spec_masks < 0:
+        raise ValueError(f"mixup_alpha must be >= 0 and spec_masks a non-negative integer, got {mixup_alpha!r}, "
+                         f"{spec_masks!r}")
     if isinstance(balanced_from, bool) or int(balanced_from) != balanced_from or balanced_from < 0:
         raise ValueError(f"balanced_from must be a non-negative integer (an epoch), got {balanced_from!r}")
     if balanced_from and not balanced:
@@ -191,7 +244,8 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
         _check_resume(ckpt, ckpt_path, {"seed": seed, "lr": lr, "batch_size": batch_size,
                                          "weight_decay": weight_decay, "balanced": bool(balanced),
                                          "balanced_from": int(balanced_from), "world_size": world,
-                                         "train_from": train_from, "crop_top_db": crop_top_db})
+                                         "train_from": train_from, "crop_top_db": crop_top_db,
+                                         "mixup_alpha": float(mixup_alpha), "spec_masks": int(spec_masks)})
         if ckpt["config"] != config.to_dict():
             raise ValueError(f"--resume: {ckpt_path} was trained with config {ckpt['config']}, "
                              f"but this run asks for {config.to_dict()}")
@@ -233,6 +287,8 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
             bar = tqdm(bar, desc=f"epoch {epoch + 1}/{epochs}", leave=False)
         for step in bar:
             spec, target = next(it)
+            if mixup_alpha or spec_masks:
+                spec, target = batch_augment(spec, target, mixup_alpha=mixup_alpha, spec_masks=spec_masks)
             spec, target = spec.to(device, non_blocking=True), target.to(device, non_blocking=True)
             out = ddp(spec)
             l = loss_fn(out, target, config.loss)
@@ -273,7 +329,8 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
                           "balanced": bool(balanced), "balanced_from": int(balanced_from), "world_size": world,
                           "command": command,
                           "init_from": init_from and Path(str(init_from)).stem, "train_from": train_from,
-                          "crop_top_db": crop_top_db}})
+                          "crop_top_db": crop_top_db, "mixup_alpha": float(mixup_alpha),
+                          "spec_masks": int(spec_masks)}})
             if progress:
                 print(f"epoch {epoch + 1}/{epochs}: train loss {metrics['train_loss']:.4f}  eval loss "
                       f"{metrics['eval_loss']:.4f}  mAP {metrics['mAP']:.3f} (chance {metrics['chance_mAP']:.3f})  "

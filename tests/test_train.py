@@ -9,7 +9,7 @@ import torch
 
 from neuralogram.checkpoints import export_model, load_model, read_checkpoint, save_checkpoint
 from neuralogram.data.store import CropDataset, PackedStore
-from neuralogram.train import average_precision, chance_map, mean_average_precision, train
+from neuralogram.train import average_precision, batch_augment, chance_map, mean_average_precision, train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,6 +77,40 @@ def test_balanced_from_and_init_record(tiny_corpus, tmp_path):
           export=str(out), command="neuralogram train stage-two", **kw)
     card = out.with_suffix(".md").read_text()
     assert "stage-two" in card and "initialised from" in card and "trained 1 epochs by `neuralogram train stage-one`" in card
+
+
+def test_batch_augment_masks_and_mixes():
+    torch.manual_seed(0)
+    spec = torch.randn(6, 1, 129, 200)
+    target = torch.eye(6)
+    same = batch_augment(spec, target)
+    assert same[0] is spec and same[1] is target                       # both off: nothing drawn, nothing changed
+    masked, t = batch_augment(spec, target, spec_masks=2)
+    assert torch.equal(t, target)
+    fill = spec.mean(dim=(-2, -1), keepdim=True).expand_as(spec)
+    changed = masked != spec
+    assert changed.any() and torch.allclose(masked[changed], fill[changed])   # masked cells hold the clip's mean
+    mixed, t = batch_augment(spec, target, mixup_alpha=0.4)
+    assert mixed.shape == spec.shape and torch.allclose(t.sum(1), torch.ones(6))   # one-hot targets stay sums of 1
+    assert (t.diagonal() >= 0.5 - 1e-6).all()                           # each clip keeps the larger share
+    assert not torch.equal(mixed, spec)
+    for bad in (dict(mixup_alpha=-1.0), dict(spec_masks=-1), dict(spec_masks=1.5)):
+        with pytest.raises(ValueError, match="mixup_alpha must be"):
+            batch_augment(spec, target, **bad)
+
+
+def test_batch_augment_resume_is_exact_and_recorded(tiny_corpus, tmp_path):
+    torch.set_num_threads(1)
+    kw = dict(embedding_size=16, width=0.0625, batch_size=8, lr=3e-3, seed=3, progress=False, mixup_alpha=0.4,
+              spec_masks=1, crop_top_db=20.0)
+    train(tiny_corpus, tmp_path / "a", epochs=2, **kw)
+    train(tiny_corpus, tmp_path / "b", epochs=1, **kw)
+    train(tiny_corpus, tmp_path / "b", epochs=2, resume=True, **kw)
+    a, b = (read_checkpoint(tmp_path / r / "last.pt") for r in "ab")
+    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+    assert (a["train"]["mixup_alpha"], a["train"]["spec_masks"], a["train"]["crop_top_db"]) == (0.4, 1, 20.0)
+    with pytest.raises(ValueError, match="mixup_alpha=0.4 then"):
+        train(tiny_corpus, tmp_path / "b", epochs=3, resume=True, **dict(kw, mixup_alpha=0.0))
 
 
 def test_checkpoint_errors(tiny_corpus, tmp_path):

@@ -28,7 +28,8 @@
 # Usage: tools/train-shipped.sh [e500|e2000|e64|real-e500|real-e64|real-e2000 ...]   (default: the three stand-in ones)
 #   EPOCHS (stand-in: 15), EPOCHS1 / BALANCED_FROM / EPOCHS2 (real; defaults: the shipped recipe of that size),
 #   TRAIN_FROM (real: the first trained layer, default conv5_1; "all" trains every layer), CROP_TOP_DB (real:
-#   training crops within this many dB of the clip's loudest, see CropDataset's top_db; default off), THREADS,
+#   training crops within this many dB of the clip's loudest, see CropDataset's top_db; default off), MIXUP and
+#   SPEC_MASKS (real: train.batch_augment; default off), THREADS,
 #   OUT_MODELS (data/models), RUNS (runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,8 @@ for e in "${@:-e500 e2000 e64}"; do
         sampling=(); [ "$bfrom" = uniform ] || sampling=(--balanced --balanced-from "$bfrom")
         tfrom=${TRAIN_FROM:-conv5_1}; layers=(); [ "$tfrom" = all ] || layers=(--train-from "$tfrom")
         crops=(); [ -z "${CROP_TOP_DB:-}" ] || crops=(--crop-top-db "$CROP_TOP_DB")
+        [ -z "${MIXUP:-}" ] || crops+=(--mixup "$MIXUP")
+        [ -z "${SPEC_MASKS:-}" ] || crops+=(--spec-masks "$SPEC_MASKS")
         common=(--corpus mixed --standin-clips 4000 --standin-seed 0 --standin-seconds 4 ${layers[@]+"${layers[@]}"}
                 ${crops[@]+"${crops[@]}"} --embedding-size "$E" --width 0.125 --loss bce --steps-per-epoch 50
                 --batch-size 32 --seed 0 --resume ${THREADS:+--threads "$THREADS"})
