@@ -91,10 +91,14 @@ def evaluate(model: NeuralogramNet, dataset: CropDataset, *, batch_size: int = 6
 MASK_BINS, MASK_FRAMES = 16, 40
 
 
+#: the shortest window a short batch is cut to: 16 frames (0.16 s, the transform's shortest window)
+SHORT_FRAMES = 16
+
+
 def batch_augment(spec: torch.Tensor, target: torch.Tensor, *, mixup_alpha: float = 0.0,
-                  spec_masks: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Augment a training batch: SpecAugment masks, then mixup. Draws from torch's global RNG (so a resumed run,
-    which restores it, is exact).
+                  spec_masks: int = 0, p_short: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Augment a training batch: a short window, SpecAugment masks, then mixup. Draws from torch's global RNG (so
+    a resumed run, which restores it, is exact).
 
     Parameters
     ----------
@@ -109,14 +113,25 @@ def batch_augment(spec: torch.Tensor, target: torch.Tensor, *, mixup_alpha: floa
         SpecAugment (Park et al. 2019, ``torchaudio.transforms``): this many frequency masks (up to
         :data:`MASK_BINS` bins) and time masks (up to :data:`MASK_FRAMES` frames) per clip, set to the clip's
         mean. 0 turns it off.
+    p_short : float
+        Probability that the whole batch is cut to a random shorter window, ``L ~ U[SHORT_FRAMES, n_frames)``
+        frames (0.16-2 s), each clip keeping its loudest ``L`` consecutive frames: the network is fully
+        convolutional, and a sound shorter than 2 s (a spoken digit "as recorded") is tagged from a window of its
+        own length, which 2 s crops never show it. 0 turns it off.
 
     Book: ``book/13_real_world.ipynb``.
     """
     import torchaudio.transforms as T
 
-    if mixup_alpha < 0 or isinstance(spec_masks, bool) or int(spec_masks) != spec_masks or spec_masks < 0:
-        raise ValueError(f"mixup_alpha must be >= 0 and spec_masks a non-negative integer, got {mixup_alpha!r}, "
-                         f"{spec_masks!r}")
+    _check_batch_augment(mixup_alpha, spec_masks, p_short)
+    n_frames = spec.shape[-1]
+    if p_short and n_frames > SHORT_FRAMES and float(torch.rand(())) < p_short:
+        L = int(torch.randint(SHORT_FRAMES, n_frames, ()))
+        energy = spec.exp().sum(dim=(1, 2))                                     # (batch, frames): linear power
+        c = torch.nn.functional.pad(energy.cumsum(-1), (1, 0))
+        start = (c[:, L:] - c[:, :-L]).argmax(-1)                               # loudest L frames of each clip
+        idx = start.view(-1, 1) + torch.arange(L).view(1, -1)
+        spec = torch.gather(spec, -1, idx.view(-1, 1, 1, L).expand(-1, spec.shape[1], spec.shape[2], L))
     if spec_masks:
         keep = torch.ones_like(spec)          # torchaudio sets masked cells to 0: mask a tensor of ones
         for _ in range(int(spec_masks)):
@@ -131,6 +146,14 @@ def batch_augment(spec: torch.Tensor, target: torch.Tensor, *, mixup_alpha: floa
         spec = lam.view(n, 1, 1, 1) * spec + (1 - lam.view(n, 1, 1, 1)) * spec[perm]
         target = lam.view(n, 1) * target + (1 - lam.view(n, 1)) * target[perm]
     return spec, target
+
+
+def _check_batch_augment(mixup_alpha, spec_masks, p_short) -> None:
+    if mixup_alpha < 0 or isinstance(spec_masks, bool) or int(spec_masks) != spec_masks or spec_masks < 0:
+        raise ValueError(f"mixup_alpha must be >= 0 and spec_masks a non-negative integer, got {mixup_alpha!r}, "
+                         f"{spec_masks!r}")
+    if not 0 <= p_short <= 1:
+        raise ValueError(f"p_short must be a probability in [0, 1], got {p_short!r}")
 
 
 # ---------------------------------------------------------------------------------------------- DDP
@@ -156,7 +179,7 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
           num_workers: int = 0, device: str | None = None, export: str | None = None,
           command: str | None = None, progress: bool = True, on_step=None, init_from: str | None = None,
           train_from: str | None = None, crop_top_db: float | None = None, mixup_alpha: float = 0.0,
-          spec_masks: int = 0) -> dict:
+          spec_masks: int = 0, p_short: float = 0.0) -> dict:
     """Train a :class:`~neuralogram.model.NeuralogramNet` on a packed corpus.
 
     Parameters
@@ -197,7 +220,7 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
         Draw each training crop among those within this many dB of the clip's loudest crop
         (:class:`~neuralogram.data.store.CropDataset`'s ``top_db``), so that crops of silence do not carry the
         label of a sound they miss (the shipped ``vgg19-e500-real`` uses 20 dB).
-    mixup_alpha, spec_masks
+    mixup_alpha, spec_masks, p_short
         Batch augmentation (:func:`batch_augment`); off by default.
 
     Returns
@@ -211,9 +234,7 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     store = corpus if isinstance(corpus, PackedStore) else PackedStore(corpus)
     _check_settings(epochs, batch_size, lr, weight_decay, steps_per_epoch)
-    if mixup_alpha < 0 or isinstance(spec_masks, bool) or int(spec_masks) != spec_masks or spec_masks < 0:
-        raise ValueError(f"mixup_alpha must be >= 0 and spec_masks a non-negative integer, got {mixup_alpha!r}, "
-                         f"{spec_masks!r}")
+    _check_batch_augment(mixup_alpha, spec_masks, p_short)
     if isinstance(balanced_from, bool) or int(balanced_from) != balanced_from or balanced_from < 0:
         raise ValueError(f"balanced_from must be a non-negative integer (an epoch), got {balanced_from!r}")
     if balanced_from and not balanced:
@@ -245,7 +266,8 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
                                          "weight_decay": weight_decay, "balanced": bool(balanced),
                                          "balanced_from": int(balanced_from), "world_size": world,
                                          "train_from": train_from, "crop_top_db": crop_top_db,
-                                         "mixup_alpha": float(mixup_alpha), "spec_masks": int(spec_masks)})
+                                         "mixup_alpha": float(mixup_alpha), "spec_masks": int(spec_masks),
+                                         "p_short": float(p_short)})
         if ckpt["config"] != config.to_dict():
             raise ValueError(f"--resume: {ckpt_path} was trained with config {ckpt['config']}, "
                              f"but this run asks for {config.to_dict()}")
@@ -287,8 +309,9 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
             bar = tqdm(bar, desc=f"epoch {epoch + 1}/{epochs}", leave=False)
         for step in bar:
             spec, target = next(it)
-            if mixup_alpha or spec_masks:
-                spec, target = batch_augment(spec, target, mixup_alpha=mixup_alpha, spec_masks=spec_masks)
+            if mixup_alpha or spec_masks or p_short:
+                spec, target = batch_augment(spec, target, mixup_alpha=mixup_alpha, spec_masks=spec_masks,
+                                             p_short=p_short)
             spec, target = spec.to(device, non_blocking=True), target.to(device, non_blocking=True)
             out = ddp(spec)
             l = loss_fn(out, target, config.loss)
@@ -330,7 +353,7 @@ def train(corpus, out_dir, *, embedding_size: int = 500, width: float = 0.125, l
                           "command": command,
                           "init_from": init_from and Path(str(init_from)).stem, "train_from": train_from,
                           "crop_top_db": crop_top_db, "mixup_alpha": float(mixup_alpha),
-                          "spec_masks": int(spec_masks)}})
+                          "spec_masks": int(spec_masks), "p_short": float(p_short)}})
             if progress:
                 print(f"epoch {epoch + 1}/{epochs}: train loss {metrics['train_loss']:.4f}  eval loss "
                       f"{metrics['eval_loss']:.4f}  mAP {metrics['mAP']:.3f} (chance {metrics['chance_mAP']:.3f})  "

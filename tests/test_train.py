@@ -99,10 +99,29 @@ def test_batch_augment_masks_and_mixes():
             batch_augment(spec, target, **bad)
 
 
+def test_batch_augment_short_windows_keep_the_loudest_frames():
+    torch.manual_seed(0)
+    spec = torch.full((4, 1, 129, 200), -10.0)
+    for i, at in enumerate((0, 50, 120, 185)):
+        spec[i, :, :, at:at + 10] = 0.0                                 # a 0.1 s sound at a different place
+    target = torch.eye(4)
+    assert batch_augment(spec, target, p_short=0.0)[0].shape[-1] == 200
+    lengths = set()
+    for _ in range(20):
+        short, t = batch_augment(spec, target, p_short=1.0)
+        L = short.shape[-1]
+        lengths.add(L)
+        assert 16 <= L < 200 and torch.equal(t, target)
+        assert ((short == 0).sum(dim=(1, 2, 3)) == 129 * 10).all()   # every clip kept its whole sound
+    assert len(lengths) > 5
+    with pytest.raises(ValueError, match="p_short"):
+        batch_augment(spec, target, p_short=1.5)
+
+
 def test_batch_augment_resume_is_exact_and_recorded(tiny_corpus, tmp_path):
     torch.set_num_threads(1)
     kw = dict(embedding_size=16, width=0.0625, batch_size=8, lr=3e-3, seed=3, progress=False, mixup_alpha=0.4,
-              spec_masks=1, crop_top_db=20.0)
+              spec_masks=1, crop_top_db=20.0, p_short=0.5)
     train(tiny_corpus, tmp_path / "a", epochs=2, **kw)
     train(tiny_corpus, tmp_path / "b", epochs=1, **kw)
     train(tiny_corpus, tmp_path / "b", epochs=2, resume=True, **kw)

@@ -29,7 +29,7 @@
 #   EPOCHS (stand-in: 15), EPOCHS1 / BALANCED_FROM / EPOCHS2 (real; defaults: the shipped recipe of that size),
 #   TRAIN_FROM (real: the first trained layer, default conv5_1; "all" trains every layer), CROP_TOP_DB (real:
 #   training crops within this many dB of the clip's loudest, see CropDataset's top_db; default off), MIXUP and
-#   SPEC_MASKS (real: train.batch_augment; default off), THREADS,
+#   SPEC_MASKS (real: train.batch_augment; default off), P_SHORT (real, stage 2 only: batch_augment's p_short), THREADS,
 #   OUT_MODELS (data/models), RUNS (runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,8 +61,9 @@ for e in "${@:-e500 e2000 e64}"; do
         else
           PYTHONPATH=. "$PY" -m neuralogram train "${common[@]}" --init-from "vgg19-e$E-standin" --epochs "$e1" \
             ${sampling[@]+"${sampling[@]}"} --lr 1e-3 --out "$RUNS/$name-stage1"
+          short=(); [ -z "${P_SHORT:-}" ] || short=(--p-short "$P_SHORT")
           PYTHONPATH=. "$PY" -m neuralogram train "${common[@]}" --init-from "$RUNS/$name-stage1/last.pt" \
-            --epochs "$e2" --lr 1e-4 --out "$RUNS/$name" --export "$OUT_MODELS/$name.pt"
+            --epochs "$e2" --lr 1e-4 ${short[@]+"${short[@]}"} --out "$RUNS/$name" --export "$OUT_MODELS/$name.pt"
         fi
         PYTHONPATH=. "$PY" -c "from neuralogram.data.mixed import finish_real_model; finish_real_model('$OUT_MODELS/$name.pt')"
         ;;

@@ -36,7 +36,7 @@ def _main(args) -> int:
           balanced=args.balanced, balanced_from=args.balanced_from, steps_per_epoch=args.steps_per_epoch, num_workers=args.workers,
           device=args.device, export=args.export, command=command, init_from=args.init_from,
           train_from=args.train_from, crop_top_db=args.crop_top_db, mixup_alpha=args.mixup,
-          spec_masks=args.spec_masks)
+          spec_masks=args.spec_masks, p_short=args.p_short)
     return 0
 
 
@@ -75,6 +75,8 @@ def register(subparsers) -> None:
                    help="draw training crops among those within this many dB of the clip's loudest crop")
     p.add_argument("--mixup", type=float, default=0.0, help="mixup's Beta(alpha, alpha) (0: off)")
     p.add_argument("--spec-masks", type=int, default=0, help="SpecAugment: frequency and time masks per clip (0: off)")
+    p.add_argument("--p-short", type=float, default=0.0,
+                   help="probability that a batch is cut to a random shorter window (0.16-2 s; 0: off)")
     p.add_argument("--export", default=None, help="write the shipped model (and its card) here at the end")
     p.add_argument("--command", default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=_main, prog=p.prog)
