@@ -59,8 +59,8 @@ for e in "${@:-e500 e2000 e64}"; do
         e1=${EPOCHS1:-$e1}; bfrom=${BALANCED_FROM:-$bfrom}; e2=${EPOCHS2:-$e2}
         sampling=(); [ "$bfrom" = uniform ] || sampling=(--balanced --balanced-from "$bfrom")
         tfrom=${TRAIN_FROM:-$tf}; layers=(); [ "$tfrom" = all ] || layers=(--train-from "$tfrom")
-        CROP_TOP_DB=${CROP_TOP_DB-$top}; P_SHORT=${P_SHORT-$ps}
-        crops=(); [ -z "${CROP_TOP_DB:-}" ] || crops=(--crop-top-db "$CROP_TOP_DB")
+        crop_db=${CROP_TOP_DB-$top}; pshort=${P_SHORT-$ps}     # per size: E = 500's defaults must not reach E = 64
+        crops=(); [ -z "$crop_db" ] || crops=(--crop-top-db "$crop_db")
         [ -z "${MIXUP:-}" ] || crops+=(--mixup "$MIXUP")
         [ -z "${SPEC_MASKS:-}" ] || crops+=(--spec-masks "$SPEC_MASKS")
         common=(--corpus mixed --standin-clips 4000 --standin-seed 0 --standin-seconds 4 ${layers[@]+"${layers[@]}"}
@@ -74,7 +74,7 @@ for e in "${@:-e500 e2000 e64}"; do
         else
           PYTHONPATH=. "$PY" -m neuralogram train "${common[@]}" --init-from "vgg19-e$E-standin" --epochs "$e1" \
             ${sampling[@]+"${sampling[@]}"} --lr 1e-3 --out "$RUNS/$name-stage1"
-          short=(); [ -z "${P_SHORT:-}" ] || short=(--p-short "$P_SHORT")
+          short=(); [ -z "$pshort" ] || short=(--p-short "$pshort")
           PYTHONPATH=. "$PY" -m neuralogram train "${common[@]}" --init-from "$RUNS/$name-stage1/last.pt" \
             --epochs "$e2" --lr 1e-4 ${short[@]+"${short[@]}"} --out "$RUNS/$name" --export "$OUT_MODELS/$name.pt"
         fi
