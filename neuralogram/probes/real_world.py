@@ -97,7 +97,7 @@ def window_logits(y, model, *, sr: int, window: float = 2.0, hop: float = 0.5) -
     ----------
     y : np.ndarray [shape=(n,)]
         Audio at ``sr`` Hz.
-    model : NeuralogramNet
+    model : EmbeddingNet
     sr : int
         Sample rate in Hz (resampled to the model's 8 kHz by the transform).
     window, hop : float
@@ -278,7 +278,7 @@ def clip_logits(clips, model, info=None, *, condition: str | None = None, seed: 
     Parameters
     ----------
     clips : sequence of RealClip
-    model : str, Path or NeuralogramNet
+    model : str, Path or EmbeddingNet
     info : dict, optional
         ``load_model``'s info (its ``hash`` keys the cache); needed with a model object when ``cache``.
     condition : str, optional
@@ -351,7 +351,7 @@ def fsdd_logits(model, info=None, *, clips=None, n_per_digit: int | None = None,
 
     Parameters
     ----------
-    model : str, Path or NeuralogramNet
+    model : str, Path or EmbeddingNet
     info : dict, optional
     clips : sequence of RealClip, optional
         Default ``real.fsdd("test")``.
@@ -580,7 +580,7 @@ def standin_logits(model, info=None, *, store=None, cache: bool = True) -> dict:
 
     Parameters
     ----------
-    model : str, Path or NeuralogramNet
+    model : str, Path or EmbeddingNet
     info : dict, optional
     store : PackedStore, optional
         Default: the probes' stand-in corpus (``probes.baseline.default_corpus()``: 200 clips of seed 123; the
@@ -654,7 +654,7 @@ def real_world_probe(model, info=None, *, n_per_digit: int | None = None, standi
 
     Parameters
     ----------
-    model : str, Path or NeuralogramNet
+    model : str, Path or EmbeddingNet
     info : dict, optional
     n_per_digit : int, optional
         FSDD subset (takes per speaker and digit); default all 50.
