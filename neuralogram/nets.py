@@ -11,6 +11,8 @@ A network that makes neuralograms declares
 ``frame_hop``               the front end's hop in samples at ``sr`` (10 ms for both)
 ``time_stride``             front-end frames per column of the embedding layer's feature map
 ``fast_margin``             frames of context added on each side of a fast-mode chunk
+``chunk_invariant``         whether the trunk is local (fast mode = exact up to window edges; the VGG) or has
+                            global gates (mn04's squeeze-excitation: fast mode is an approximation)
 ``embedding_size``          the rows of a neuralogram taken at the embedding layer
 ``n_classes``, ``loss``     the head's outputs; ``"bce"``: sigmoid per label, ``"mse"``: softmax
 ==========================  ===========================================================================
@@ -58,6 +60,8 @@ class EmbeddingNet(nn.Module):
     embedding_size: int
     n_classes: int
     loss: str = "bce"
+    #: True when every feature column depends only on the input within the receptive field (no global gates)
+    chunk_invariant: bool = True
     #: the name of the architecture, as model cards and tables print it
     arch: str = "network"
 

@@ -101,7 +101,7 @@ def tag(y, model, *, sr: int, info=None, top_k: int = 5, window: float = 2.0, ho
                 n_windows=int(N.shape[1]))
 
 
-def tag_set(audio, model, *, sr: int, window: float = 2.0, hop: float = 2.0, batch_size: int = 16,
+def tag_set(audio, model, *, sr: int, window: float = 2.0, hop: float = 2.0, batch_size: int | None = None,
             progress: bool = False):
     """:func:`tag` for a batch of equally long excerpts, the windows of all excerpts embedded together.
 

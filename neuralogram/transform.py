@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import time
 import zipfile
 from pathlib import Path
 
@@ -93,8 +94,7 @@ def _check_window(window, model) -> float:
                          f"trained on); use window <= {longest:g}")
     shortest = model.min_window_seconds
     if window < shortest - 1e-9:
-        raise ValueError(f"window={window} s is shorter than {shortest:g} s ({model.time_stride} front-end frames, "
-                         f"one time step of the network's last feature map)")
+        raise ValueError(f"window={window} s is shorter than {shortest:g} s, the shortest input this network takes")
     return window
 
 
@@ -194,7 +194,7 @@ def _as_8k(y8k) -> torch.Tensor:
 
 
 def embed_segments(y8k, starts, model, *, window: float | None = None, layer: str | None = None,
-                   batch_size: int = 16, device=None, progress: bool = False) -> np.ndarray:
+                   batch_size: int | None = None, device=None, progress: bool = False) -> np.ndarray:
     """The embedding of each window ``y8k[s : s + W]``, ``s`` in ``starts``: the one embedding loop of the package.
 
     Each window's spectrogram (:class:`~neuralogram.spectral.LinearSpectrogram`) goes through the trunk and the
@@ -213,8 +213,8 @@ def embed_segments(y8k, starts, model, *, window: float | None = None, layer: st
         Window length in seconds (default: the model's context, 2 s); ``W = round(window * 8000)`` samples.
     layer : str, optional
         Trunk layer (:func:`check_layer`; default ``conv5_4``).
-    batch_size : int
-        Windows per forward pass.
+    batch_size : int, optional
+        Windows per forward pass; ``None`` (default): chosen by measurement on this machine (see :func:`_exact`).
     device : str or torch.device, optional
         Default: the model's device.
     progress : bool
@@ -235,23 +235,82 @@ def embed_segments(y8k, starts, model, *, window: float | None = None, layer: st
         raise ValueError(f"starts must be a non-empty 1-D array of sample indices, got shape {starts.shape} "
                          f"dtype {starts.dtype}")
     layer = check_layer(model, layer)
-    batch_size = check_positive(batch_size, "batch_size", integer=True)
+    batch_size = _check_batch(batch_size)
     with _eval_on(model, device) as dev:
         return _exact(x, starts, W, model, layer, batch_size, dev, progress)
 
 
+def _check_batch(batch_size):
+    return None if batch_size is None else check_positive(batch_size, "batch_size", integer=True)
+
+
+#: The batch sizes exact mode tries when it chooses its own (``batch_size=None``).
+AUTO_BATCHES = (4, 8, 16, 32)
+_CHOSEN: dict = {}
+
+
+def chosen_batch_sizes() -> dict:
+    """The batch sizes exact mode chose by measurement in this process: ``{(network, window samples, device,
+    threads): (batch, {batch: ms per window})}``.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    return dict(_CHOSEN)
+
+
+def _batch_key(model, W, device):
+    arch = tuple(sorted((k, str(v)) for k, v in model.architecture().items()))
+    return (arch, W, str(device), torch.get_num_threads())
+
+
 @torch.inference_mode()
 def _exact(x, starts, W, model, layer, batch_size, device, progress):
+    """Each window's front end and trunk, ``batch_size`` windows at a time.
+
+    ``batch_size=None`` lets the machine decide: the fastest batch depends on the cache sizes, the thread count
+    and the network (on the 2-core machine the VGG E = 500 ran at 2.4 ms per window with batches of 8 against 3.5
+    at 16 in one measurement, the opposite in another; wide batches spill the caches). So the first call for a
+    network, window length, device and thread count with windows enough runs its first windows in batches of 4,
+    8, 16 and 32, each size three times (the first run of a new shape pays one-time kernel set-up), keeps the
+    faster of the last two runs of each per window, and continues with the fastest size, which later calls reuse
+    (:func:`chosen_batch_sizes`). Nothing is computed twice: the trial batches are real windows of the call. A
+    call with fewer windows than the trial needs uses 8 (CPU) or 64 (GPU) until a choice exists.
+    """
     from tqdm.auto import tqdm
 
-    out = None
-    for b0 in tqdm(range(0, len(starts), batch_size), disable=not progress, desc="embedding windows",
-                   leave=False):
-        seg = _segments(x, starts[b0:b0 + batch_size], W).to(device)
-        e = model.embed(model.frontend(seg), layer).float().cpu()
+    n = len(starts)
+    key = _batch_key(model, W, device)
+    plan = [b for b in AUTO_BATCHES for _ in range(3)]   # each size three times: the last two are timed
+    trial = batch_size is None and key not in _CHOSEN and n >= 2 * sum(plan)
+    if batch_size is not None:
+        fixed = batch_size
+    elif key in _CHOSEN:
+        fixed = _CHOSEN[key][0]
+    else:
+        fixed = 64 if device.type == "cuda" else 8
+    timings, out, b0, step = {}, None, 0, 0
+    bar = tqdm(total=n, disable=not progress, desc="embedding windows", leave=False)
+    while b0 < n:
+        if trial and step == len(plan):     # the trial is over: keep the fastest
+            fixed = min(timings, key=timings.get)
+            _CHOSEN[key] = (fixed, {b: 1e3 * t for b, t in timings.items()})
+            trial = False
+        bs = plan[step] if trial else fixed
+        t0 = time.perf_counter()
+        seg = _segments(x, starts[b0:b0 + bs], W).to(device)
+        e = model.embed(model.frontend(seg), layer).float()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        e = e.cpu()
+        if trial and step % 3:
+            timings[bs] = min(timings.get(bs, np.inf), (time.perf_counter() - t0) / len(e))
         if out is None:
-            out = torch.empty(e.shape[1], len(starts), dtype=torch.float32)
+            out = torch.empty(e.shape[1], n, dtype=torch.float32)
         out[:, b0:b0 + len(e)] = e.T
+        b0 += len(e)
+        step += 1
+        bar.update(len(e))
+    bar.close()
     return out.numpy()
 
 
@@ -291,7 +350,7 @@ def _fast(x, starts, W, model, layer, device, progress, chunk_frames=_FAST_CHUNK
 
 
 def neuralogram(y, model, *, sr: int | None = None, window: float = 2.0, hop: float = 0.5, layer: str | None = None,
-                mode: str = "exact", batch_size: int = 16, device=None, pad_end: bool = False,
+                mode: str = "exact", batch_size: int | None = None, device=None, pad_end: bool = False,
                 progress: bool = False):
     """The neuralogram of ``y``: the embedding of every ``window``-second window, every ``hop`` seconds.
 
@@ -316,9 +375,10 @@ def neuralogram(y, model, *, sr: int | None = None, window: float = 2.0, hop: fl
         ``"exact"``: each window's spectrogram through the network (the definition). ``"fast"``: the trunk once
         over the whole spectrogram, feature map averaged over each window's frames (window starts rounded to the
         10 ms frame grid).
-    batch_size : int
-        Windows per forward pass in exact mode. 16 is the fastest on a 2-core CPU (measured: 114x real time
-        against 51x at 64, whose activations no longer fit the caches); raise it on a GPU.
+    batch_size : int, optional
+        Windows per forward pass in exact mode; ``None`` (default): the fastest of 4, 8, 16 and 32, measured on
+        the first windows the first time a network runs here (:func:`chosen_batch_sizes`; the best size depends
+        on the caches, the thread count and the network).
     device : str or torch.device, optional
         Where to run; default the model's device. The model is moved there.
     pad_end : bool
@@ -361,11 +421,11 @@ def _check_args(model, window, hop, layer, mode, batch_size):
     layer = model.check_layer(layer)
     if mode not in ("exact", "fast"):
         raise ValueError(f"mode must be 'exact' or 'fast', got {mode!r}")
-    return window, hop, layer, check_positive(batch_size, "batch_size", integer=True)
+    return window, hop, layer, _check_batch(batch_size)
 
 
 def neuralogram_8k(y8k, model, *, window: float = 2.0, hop: float = 0.5, layer: str | None = None,
-                   mode: str = "exact", batch_size: int = 16, device=None, pad_end: bool = False,
+                   mode: str = "exact", batch_size: int | None = None, device=None, pad_end: bool = False,
                    progress: bool = False):
     """:func:`neuralogram` of audio already at the model's rate: what it runs after resampling.
 

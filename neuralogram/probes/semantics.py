@@ -99,7 +99,7 @@ def window_batch(wordset, *, window: float = 2.0, sr: int = PAPER_SR) -> torch.T
 
 
 @torch.no_grad()
-def embed_words(wordset, model: EmbeddingNet, *, layer=None, batch_size: int = 16) -> np.ndarray:
+def embed_words(wordset, model: EmbeddingNet, *, layer=None, batch_size: int | None = None) -> np.ndarray:
     """The embedding of each word's 2 s window (the word centred, see :func:`window_batch`).
 
     The windows are laid end to end and embedded by :func:`neuralogram.transform.embed_segments` (one window per
