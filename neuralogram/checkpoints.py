@@ -41,14 +41,17 @@ def models_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parent.parent / "data" / "models"
 
 
-def available_models(*, family: str | None = None) -> list[str]:
+def available_models(*, family: str | None = None, arch: str | None = None) -> list[str]:
     """Names of the shipped checkpoints (``data/models/NAME.pt``), sorted.
 
     Parameters
     ----------
     family : str, optional
-        Only the models of one family, the last part of the name (``"standin"``, ``"real"``; see
+        Only the models of one family, the last part of the name (``"standin"``, ``"real"``, ``"audioset"``; see
         :data:`DEFAULT_FAMILY`). Default: every shipped model.
+    arch : str, optional
+        Only the networks of one architecture, as their card (``NAME.json``) names it: ``"vgg19"`` (the paper's
+        VGG, the default of a card that names none) or ``"mobilenetv3-audioset"`` (mn04).
 
     Book: ``book/05_model.ipynb``.
     """
@@ -58,6 +61,8 @@ def available_models(*, family: str | None = None) -> list[str]:
         if not isinstance(family, str) or not family or "-" in family:
             raise ValueError(f"family must be the last part of a model name, e.g. 'standin' or 'real', got {family!r}")
         names = [n for n in names if n.rsplit("-", 1)[-1] == family]
+    if arch is not None:
+        names = [n for n in names if _card(d / f"{n}.pt").get("arch", "vgg19") == arch]
     return names
 
 

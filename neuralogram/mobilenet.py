@@ -355,12 +355,13 @@ class MobileNetAudioSet(EmbeddingNet):
             self.train(was)
         return rows
 
-    def count_flops(self, n_frames: int = 200) -> int:
+    def count_flops(self, n_frames: int | None = None) -> int:
         """Multiply-adds x 2 of one forward pass (trunk and head; conv and linear layers, the squeeze-excitation
         gates included) on one input of ``n_frames`` frames (200 = 2 s).
 
         Book: ``book/13_audioset_net.ipynb``.
         """
+        n_frames = round(self.context_seconds * self.sr / self.frame_hop) if n_frames is None else n_frames
         if isinstance(n_frames, bool) or not isinstance(n_frames, int) or n_frames < self.min_frames:
             raise ValueError(f"n_frames must be an integer >= {self.min_frames}, got {n_frames!r}")
         total = [0]

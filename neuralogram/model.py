@@ -222,6 +222,10 @@ class NeuralogramNet(EmbeddingNet):
         outside), (129, f1 - f0): the fast neuralogram's input."""
         return self.frontend.frames(x, f0, f1)
 
+    def count_flops(self, n_frames: int | None = None) -> int:
+        """:func:`count_flops` of this network's config."""
+        return count_flops(self.config, n_frames)
+
     def architecture(self) -> dict:
         """The config as a dict (what fixes the shape)."""
         return self.config.to_dict()

@@ -105,6 +105,11 @@ class EmbeddingNet(nn.Module):
         """The context window in seconds (the default window of a neuralogram)."""
         return self.context_seconds
 
+    def count_flops(self, n_frames: int | None = None) -> int:
+        """Multiply-adds x 2 of one forward pass (trunk and head) on ``n_frames`` front-end frames (default: the
+        2 s context)."""
+        raise NotImplementedError  # pragma: no cover
+
     def architecture(self) -> dict:
         """What fixes the network's shape, as plain data (cache keys of random twins, tables); the VGG's config."""
         raise NotImplementedError  # pragma: no cover
