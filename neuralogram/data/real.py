@@ -7,25 +7,16 @@ Two small public sets of real, labelled sound that nobody on this project made:
   of them, 8-12 per class, as lossless FLAC.
 * **FSDD** (Jakobovski et al.; CC BY-SA 4.0): 3000 spoken digits 0-9, 6 male speakers x 50 takes, 8 kHz WAV.
 
-Where the data are looked for, in order (the first folder that holds the set wins):
+Where the data are looked for (``root=``, ``$NEURALOGRAM_DATA``, ``../shared/real``, the cache) is said in
+:mod:`.real_sources`; when none holds the set, :class:`RealDataMissing` says where it looked and gives the
+exact call that fetches it.
 
-1. ``root=`` when given (only there);
-2. ``$NEURALOGRAM_DATA``: a folder holding ``esc50-subset/`` (or an ``ESC-50*/`` download) and ``fsdd/`` (or a
-   ``free-spoken-digit-dataset*/`` download);
-3. ``../shared/real`` beside the repository (skipped when ``$NEURALOGRAM_NO_SHARED=1``);
-4. the cache, ``$NEURALOGRAM_CACHE/real``, where ``download=True`` puts the public sources.
-
-When none holds the set, :class:`RealDataMissing` says where it looked and gives the exact call that fetches it.
-
-**Hashes.** Every clip's *audio content* is checked against a committed manifest (:mod:`.real_manifest`): the
-SHA-256 of its decoded 16-bit samples (:func:`pcm_sha256`), first 16 hex digits. Content rather than file
-bytes, because the copy here is FLAC and the public source WAV: the samples are the same, the bytes are not.
-The check is lazy: :meth:`RealClip.load` hashes the samples it has just read (no second pass over the disk) and
-refuses a clip whose samples differ, naming the file; :func:`verify` checks a whole list eagerly. Per-file
-hashes (rather than one digest over the sorted listing) are what let the error say *which* file is bad; 64 bits
-per file detect corruption, truncation and another version of a file with a false-accept chance of 2^-64 (the
-manifest is an integrity check, not a defence against a crafted collision). The manifest holds the 3414 clips
-present here (110 kB); the other 1586 clips of the full ESC-50 are read unchecked (:func:`verify` counts them).
+**Hashes.** Every clip's *audio content* is checked against the committed manifest (:mod:`.real_manifest`, which
+says why content and why per file): the first 16 hex digits of the SHA-256 of its decoded 16-bit samples
+(:func:`pcm_sha256`). The check is lazy: :meth:`RealClip.load` hashes the samples it has just read (no second pass
+over the disk) and refuses a clip whose samples differ, naming the file; :func:`verify` checks a whole list
+eagerly. The manifest holds the 3414 clips present here; the other 1586 clips of the full ESC-50 are read
+unchecked (:func:`verify` counts them).
 
 **Downloads.** ``download=True`` fetches the public GitHub repositories at pinned commits with ``pooch`` into
 the cache. GitHub builds its archives on request and their bytes have changed over time (two different
@@ -225,6 +216,13 @@ def _write_manifest(esc50_root, fsdd_root, path) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------- loaders
+def _locate(dataset: str, root, download: bool) -> tuple[Path, str]:
+    """The folder that holds ``dataset`` and where it was found: fetched into the cache first when ``download``."""
+    if download:
+        return _find(dataset, fetch(dataset))[0], "cache (download)"
+    return _find(dataset, root)
+
+
 def _audio_file(audio_dir: Path, filename: str) -> Path | None:
     stem = Path(filename).stem
     for ext in (".wav", ".flac"):
@@ -262,11 +260,7 @@ def esc50(split: str | None = None, *, root=None, download: bool = False) -> Cli
     Book: ``book/13_real_world.ipynb``.
     """
     _check_split(split)
-    if download:
-        d, _ = _find("esc50", fetch("esc50"))
-        origin = "cache (download)"
-    else:
-        d, origin = _find("esc50", root)
+    d, origin = _locate("esc50", root, download)
     meta = _esc50_csv(d)
     with open(meta, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -331,11 +325,7 @@ def fsdd(split: str | None = None, *, root=None, download: bool = False) -> Clip
     Book: ``book/13_real_world.ipynb``.
     """
     _check_split(split)
-    if download:
-        d, _ = _find("fsdd", fetch("fsdd"))
-        origin = "cache (download)"
-    else:
-        d, origin = _find("fsdd", root)
+    d, origin = _locate("fsdd", root, download)
     speakers_csv = d / "speakers.csv"
     if speakers_csv.is_file():
         with open(speakers_csv, newline="") as f:
