@@ -149,7 +149,10 @@ def mixed_params(*, standin_clips: int = 4000, standin_seed: int = 0, standin_se
 
 
 def mixed_path(**kwargs) -> Path:
-    """Where :func:`mixed_corpus` caches the corpus made with these parameters (see :func:`mixed_params`)."""
+    """Where :func:`mixed_corpus` caches the corpus made with these parameters (see :func:`mixed_params`).
+
+    Book: ``book/13_real_world.ipynb``.
+    """
     p = mixed_params(**kwargs)
     return cache_dir("corpora") / f"mixed-{p['standin']['n_clips']}-s{p['seed']}-{param_hash(p)}.h5"
 

@@ -64,8 +64,13 @@ def pcm_sha256(pcm: np.ndarray, sr: int) -> str:
     return h.hexdigest()
 
 
-
 def read_pcm(path: Path):
+    """A file's samples as decoded 16-bit integers and its rate: ``(pcm [shape=(n, channels)], int16; sr)``.
+
+    Raises ``ValueError`` naming the file when it cannot be decoded or holds no samples.
+
+    Book: ``book/13_real_world.ipynb``.
+    """
     try:
         pcm, sr = sf.read(str(path), dtype="int16", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as err:

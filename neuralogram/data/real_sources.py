@@ -35,8 +35,10 @@ _SR = {"esc50": 44100, "fsdd": 8000}
 _TITLE = {"esc50": "ESC-50", "fsdd": "the Free Spoken Digit Dataset (FSDD)"}
 
 class RealDataMissing(FileNotFoundError):
-    """A real data set is not on this machine; the message says where it was looked for and how to get it."""
+    """A real data set is not on this machine; the message says where it was looked for and how to get it.
 
+    Book: ``book/13_real_world.ipynb``.
+    """
 
 
 # ------------------------------------------------------------------------------------------------- where
