@@ -8,6 +8,7 @@ Book: ``book/05_model.ipynb``.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import pickle
@@ -17,6 +18,7 @@ import torch
 
 from .cache import atomic_path
 from .model import ModelConfig, NeuralogramNet
+from .nets import EmbeddingNet
 
 __all__ = ["FORMAT", "DEFAULT_MODEL", "DEFAULT_FAMILY", "models_dir", "available_models", "checkpoint_path",
            "load_model", "resolve_model", "save_checkpoint", "read_checkpoint", "export_model", "model_hash", "check_device",
@@ -228,6 +230,17 @@ def load_model(name_or_path, *, device: str | torch.device = "cpu"):
     """
     device = check_device(device)
     p = checkpoint_path(name_or_path)
+    card = _card(p)
+    if card.get("arch") == AUDIOSET_ARCH:  # a network shipped as its upstream state dict (mn04-audioset)
+        from .mobilenet import load_audioset_net
+
+        labels = card.get("labels")
+        if not isinstance(labels, str) or not isinstance(card.get("sha256"), str):
+            raise ValueError(f"{p.with_suffix('.json')}: the card of an AudioSet network must name its 'sha256' "
+                             "and its 'labels' file")
+        model, info = load_audioset_net(p, sha256=card["sha256"], label_csv=p.with_name(labels))
+        info.update(name=p.stem, path=str(p), card={k: v for k, v in card.items() if k != "measured"})
+        return model.to(device).eval(), info
     ckpt = read_checkpoint(p)
     model = _build(ckpt, str(p)).to(device)
     info = {k: ckpt.get(k) for k in ("label_names", "label_mids", "config", "metrics", "train", "calibration")}
@@ -238,24 +251,44 @@ def load_model(name_or_path, *, device: str | torch.device = "cpu"):
     return model, info
 
 
+#: The ``arch`` of a model card (``NAME.json``) whose weights are an AudioSet MobileNet's upstream state dict.
+AUDIOSET_ARCH = "mobilenetv3-audioset"
+
+
+def _card(path: Path) -> dict:
+    """The JSON card beside a checkpoint (``NAME.json``), or ``{}`` when there is none."""
+    j = Path(path).with_suffix(".json")
+    if not j.is_file():
+        return {}
+    try:
+        card = json.loads(j.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{j}: the model card is not valid JSON ({err})") from None
+    if not isinstance(card, dict):
+        raise ValueError(f"{j}: the model card must be a JSON object, got {type(card).__name__}")
+    return card
+
+
 def resolve_model(model, info=None):
-    """Accept a model name, a checkpoint path, or a ``NeuralogramNet`` (with optional ``info``).
+    """Accept a model name, a checkpoint path, or a network (:class:`~neuralogram.nets.EmbeddingNet`, with
+    optional ``info``).
 
     Entry points (CLI, widgets, chapter calls) resolve once and pass the model down.
 
     Returns
     -------
-    model : NeuralogramNet (eval mode)
+    model : EmbeddingNet (eval mode)
     info : dict or None
         ``load_model``'s info for a name or path; the ``info`` given for a network.
 
     Book: ``book/05_model.ipynb``.
     """
-    if isinstance(model, NeuralogramNet):
+    if isinstance(model, EmbeddingNet):
         return model.eval(), info
     if isinstance(model, (str, os.PathLike)):
         return load_model(model)
-    raise ValueError(f"model must be a NeuralogramNet or the name of a shipped model, got {type(model).__name__}")
+    raise ValueError(f"model must be a network (a NeuralogramNet or a MobileNetAudioSet) or the name of a shipped "
+                     f"model, got {type(model).__name__}")
 
 
 def model_hash(model: torch.nn.Module, length: int = 12) -> str:

@@ -50,7 +50,7 @@ import torch
 from . import transform as _tr
 from .audio import PAPER_SR, as_audio, check_positive, check_sr, resample, to_model_rate
 from .checkpoints import DEFAULT_MODEL
-from .model import NeuralogramNet
+from .nets import EmbeddingNet
 
 __all__ = ["load_model", "get_timestamp_embeddings", "get_scene_embeddings", "HearModel", "neuralogram_of",
            "timestamps_ms", "SAMPLE_RATE", "HOP_MS", "SCENE_HOP_S", "HEAR_SAMPLE_RATES"]
@@ -72,7 +72,7 @@ class HearModel(torch.nn.Module):
 
     Parameters
     ----------
-    net : NeuralogramNet
+    net : EmbeddingNet (a NeuralogramNet or a MobileNetAudioSet)
         The network (:func:`neuralogram.load_model`); it becomes the submodule ``net``, so ``.to(device)`` moves it.
     name : str
         The network's name (for printing).
@@ -97,21 +97,25 @@ class HearModel(torch.nn.Module):
 
     sample_rate = SAMPLE_RATE
 
-    def __init__(self, net: NeuralogramNet, *, name: str = "", hop_ms: float = HOP_MS,
+    def __init__(self, net: EmbeddingNet, *, name: str = "", hop_ms: float = HOP_MS,
                  scene_hop: float = SCENE_HOP_S, layer: str | None = None, batch_size: int | None = None):
         super().__init__()
-        if not isinstance(net, NeuralogramNet):
-            raise ValueError(f"net must be a NeuralogramNet (see neuralogram.load_model), got {type(net).__name__}")
-        cfg = net.config
-        if cfg.sr != PAPER_SR or SAMPLE_RATE % cfg.sr:
-            raise ValueError(f"the network takes {cfg.sr} Hz audio; the HEAR wrapper needs {PAPER_SR} Hz networks")
+        if not isinstance(net, EmbeddingNet):
+            raise ValueError(f"net must be an embedding network (a NeuralogramNet or a MobileNetAudioSet, see "
+                             f"neuralogram.load_model), got {type(net).__name__}")
+        # the lowest HEAR rate that is a whole multiple of the network's: 16 kHz for the VGG, 32 kHz for mn04
+        rates = [r for r in HEAR_SAMPLE_RATES if r >= net.sr and r % net.sr == 0]
+        if not rates:
+            raise ValueError(f"the network takes {net.sr} Hz audio; no HEAR rate {HEAR_SAMPLE_RATES} is a whole "
+                             "multiple of it")
+        self.sample_rate = rates[0]
         self.net = net.eval()
         self.name = str(name)
         self.layer, dim = _layer_channels(net, layer)
-        self.hop_ms = _check_hop_ms(hop_ms, cfg.sr)
+        self.hop_ms = _check_hop_ms(hop_ms, net.sr)
         self.scene_hop = float(check_positive(scene_hop, "scene_hop (s)"))
         self.batch_size = None if batch_size is None else check_positive(batch_size, "batch_size", integer=True)
-        self.window_samples = int(cfg.n_frames * cfg.hop_length)  # W at the network's rate (16000 = 2 s)
+        self.window_samples = int(round(net.context_seconds * net.sr))  # W at the network's rate (2 s)
         self.scene_embedding_size = int(dim)
         self.timestamp_embedding_size = int(dim)
 
@@ -132,16 +136,18 @@ class HearModel(torch.nn.Module):
         return next(self.net.parameters()).device
 
 
-def _layer_channels(net: NeuralogramNet, layer):
-    """The checked layer name and its channel count (the embedding's dimension)."""
+def _layer_channels(net: EmbeddingNet, layer):
+    """The checked layer name and its channel count (the embedding's dimension), from one short forward pass."""
     layer = _tr.check_layer(net, layer)
-    channels = None
-    for name, mod in net.trunk.named_children():
-        for m in mod.modules():
-            if isinstance(m, torch.nn.Conv2d):
-                channels = m.out_channels
-        if name == layer:
-            break
+    was = net.training
+    net.eval()
+    try:
+        with torch.inference_mode():
+            dev = next(net.parameters()).device
+            n = int(round(net.context_seconds * net.sr))
+            channels = net.embed_wave(torch.zeros(1, n, device=dev), layer).shape[1]
+    finally:
+        net.train(was)
     return layer, int(channels)
 
 
@@ -288,7 +294,7 @@ def get_timestamp_embeddings(audio, model: HearModel):
     """
     x, out_device = _check_call(audio, model)
     n_sounds, n = x.shape
-    sr8 = model.net.config.sr
+    sr8 = model.net.sr
     x8 = resample(x, orig_sr=model.sample_rate, target_sr=sr8)  # (n_sounds, ceil(n / 2))
     ts = timestamps_ms(n, sr=model.sample_rate, hop_ms=model.hop_ms)
     h8 = int(round(model.hop_ms * sr8 / 1000))
@@ -319,9 +325,9 @@ def get_scene_embeddings(audio, model: HearModel) -> torch.Tensor:
     Book: ``book/14_hear.ipynb``.
     """
     x, out_device = _check_call(audio, model)
-    cfg = model.net.config
-    x8 = resample(x, orig_sr=model.sample_rate, target_sr=cfg.sr)
-    starts = _tr.window_starts(x8.shape[1], sr=cfg.sr, window=model.window_samples / cfg.sr, hop=model.scene_hop,
+    sr8 = model.net.sr
+    x8 = resample(x, orig_sr=model.sample_rate, target_sr=sr8)
+    starts = _tr.window_starts(x8.shape[1], sr=sr8, window=model.window_samples / sr8, hop=model.scene_hop,
                                pad_end=True)
     emb = _embed_sounds(x8, np.asarray(starts, dtype=np.int64), model)
     return emb.mean(dim=1).to(out_device)

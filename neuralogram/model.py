@@ -34,6 +34,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .audio import PAPER_SR
+from .nets import EmbeddingNet
 
 __all__ = ["ModelConfig", "NeuralogramNet", "VGG19_BLOCKS", "loss_fn", "count_flops"]
 
@@ -115,7 +116,7 @@ class _ConvBNReLU(nn.Sequential):
         super().__init__(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
-class NeuralogramNet(nn.Module):
+class NeuralogramNet(EmbeddingNet):
     """The VGG-19 of the paper (see the module docstring for the layer table).
 
     ``forward(spec)`` returns logits; :meth:`predict_proba` applies the output non-linearity (softmax for
@@ -129,12 +130,22 @@ class NeuralogramNet(nn.Module):
     Book: ``book/05_model.ipynb``.
     """
 
+    arch = "vgg19"
+    #: the trunk's time downsampling at conv5 (four 2x2 pools): one feature column per 16 spectrogram frames
+    time_stride = 16
+    #: spectrogram frames of margin on each side of a fast-mode chunk: the conv5_4 receptive field is 252 frames
+    #: (126 each side), rounded up to a multiple of the stride so that the pooling grids stay aligned
+    fast_margin = 128
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        #: logits are divided by it before the output activation (temperature scaling, set from the checkpoint's
-        #: ``calibration`` by ``load_model``; 1 = the network's own outputs). ``forward`` returns raw logits.
-        self.temperature = 1.0
+        from .spectral import LinearSpectrogram
+
+        #: the paper's front end: 129-bin log-power spectrogram, 30 ms window, 10 ms hop at 8 kHz (built on the CPU
+        #: even when the network is built on the meta device to check a checkpoint's shapes)
+        with torch.device("cpu"):
+            self.frontend = LinearSpectrogram(hop_length=config.hop_length)
         layers = OrderedDict()
         layers["input_norm"] = nn.BatchNorm2d(1)
         cin, k = 1, 0
@@ -152,6 +163,81 @@ class NeuralogramNet(nn.Module):
         self.fc3 = nn.Linear(config.fc_size, config.n_classes)
         self.drop = nn.Dropout(config.dropout)
         self.reset_parameters()
+
+    # ------------------------------------------------------------------ the interface (neuralogram.nets)
+    @property
+    def sr(self) -> int:
+        return self.config.sr
+
+    @property
+    def context_seconds(self) -> float:
+        return self.config.window_seconds
+
+    @property
+    def max_window_seconds(self) -> float:
+        """The longest window: the 2 s context it was trained on (longer windows are refused)."""
+        return self.config.window_seconds
+
+    @property
+    def min_window_seconds(self) -> float:
+        """One time step of conv5: 16 spectrogram frames, 0.16 s."""
+        return self.time_stride * self.config.hop_length / self.config.sr
+
+    @property
+    def frame_hop(self) -> int:
+        return self.config.hop_length
+
+    @property
+    def embedding_size(self) -> int:
+        return self.config.embedding_size
+
+    @property
+    def n_classes(self) -> int:
+        return self.config.n_classes
+
+    @property
+    def loss(self) -> str:
+        return self.config.loss
+
+    @property
+    def embedding_layer(self) -> str:
+        """``conv5_4``, the last conv layer (E channels)."""
+        return self.conv_layer_names[-1]
+
+    def check_layer(self, layer) -> str:
+        """The trunk layer whose globally pooled feature map is the embedding: ``None`` means the last conv layer
+        (``conv5_4``); any conv or pool layer of the trunk is accepted (not ``input_norm``, not the head).
+
+        Book: ``book/06_neuralogram.ipynb``.
+        """
+        if layer is None:
+            return self.embedding_layer
+        names = [n for n in self.trunk._modules if n != "input_norm"]
+        if layer not in names:
+            raise ValueError(f"unknown layer {layer!r}; use None (conv5_4, the embedding) or one of {names}")
+        return layer
+
+    def spec_frames(self, x: torch.Tensor, f0: int, f1: int) -> torch.Tensor:
+        """Log-power frames ``f0 .. f1-1`` of the whole signal ``x`` (frame m centred on sample m * hop, zeros
+        outside), (129, f1 - f0): the fast neuralogram's input."""
+        return self.frontend.frames(x, f0, f1)
+
+    def architecture(self) -> dict:
+        """The config as a dict (what fixes the shape)."""
+        return self.config.to_dict()
+
+    def reinitialised(self) -> "NeuralogramNet":
+        """A fresh VGG of the same config, Xavier-initialised (seed torch first)."""
+        return NeuralogramNet(ModelConfig(**self.config.to_dict()))
+
+    def check_frontend(self) -> None:
+        """Refuse a config whose input is not the paper's spectrogram (the front end computes 129 bins, 10 ms)."""
+        cfg = self.config
+        want = {"n_freq": self.frontend.n_fft // 2 + 1, "sr": PAPER_SR, "hop_length": self.frontend.hop_length}
+        bad = {k: getattr(cfg, k) for k, v in want.items() if getattr(cfg, k) != v}
+        if bad:
+            raise ValueError(f"this model takes another input shape ({bad}); the neuralogram transform computes the "
+                             f"paper's spectrogram ({want}: {want['n_freq']} bins, 10 ms hop at 8 kHz)")
 
     # ------------------------------------------------------------------ structure
     @property
@@ -205,43 +291,11 @@ class NeuralogramNet(nn.Module):
                 return x
         raise AssertionError("unreachable")
 
-    @staticmethod
-    def pool(fmap: torch.Tensor) -> torch.Tensor:
-        """Global average over frequency and time: (batch, C, F, T) -> (batch, C)."""
-        return fmap.mean(dim=(2, 3))
-
-    def embed(self, spec: torch.Tensor, layer: str | None = None) -> torch.Tensor:
-        """Embeddings (batch, E): the globally pooled output of conv5_4 (or of any trunk ``layer``).
-
-        Book: ``book/05_model.ipynb`` and ``book/06_neuralogram.ipynb``.
-        """
-        return self.pool(self.features(spec, layer))
-
     def head(self, emb: torch.Tensor) -> torch.Tensor:
         """fc1 -> fc2 -> fc3 on embeddings; returns logits."""
         h = self.drop(F.relu(self.fc1(emb)))
         h = self.drop(F.relu(self.fc2(h)))
         return self.fc3(h)
-
-    def forward(self, spec: torch.Tensor) -> torch.Tensor:
-        return self.head(self.embed(spec))
-
-    def output_activation(self, logits: torch.Tensor) -> torch.Tensor:
-        """Probabilities from logits: softmax (MSE models) or sigmoid (BCE models) of ``logits / temperature``."""
-        if self.temperature != 1.0:
-            logits = logits / self.temperature
-        return torch.softmax(logits, -1) if self.config.loss == "mse" else torch.sigmoid(logits)
-
-    @torch.no_grad()
-    def predict_proba(self, spec: torch.Tensor) -> torch.Tensor:
-        """Output probabilities (batch, n_classes): softmax (MSE models) or sigmoid (BCE models), calibrated by
-        :attr:`temperature` when the checkpoint has one (see :mod:`neuralogram.calibration`)."""
-        was = self.training
-        self.eval()
-        try:
-            return self.output_activation(self(spec))
-        finally:
-            self.train(was)
 
     def activations(self, spec: torch.Tensor, layers=None) -> dict[str, torch.Tensor]:
         """Outputs of the named layers (default: all) for one forward pass, as a dict name -> tensor.

@@ -33,23 +33,23 @@ def label_names_of(model, info=None) -> list[str]:
 
         names = label_names()
     names = list(names)
-    if len(names) != model.config.n_classes:
-        raise ValueError(f"the model has {model.config.n_classes} outputs but {len(names)} label names; pass the "
+    if len(names) != model.n_classes:
+        raise ValueError(f"the model has {model.n_classes} outputs but {len(names)} label names; pass the "
                          "info of load_model")
     return names
 
 
 @torch.no_grad()
 def probabilities(model, N) -> np.ndarray:
-    """Output probabilities of every column of a neuralogram ``N`` (E, T) taken at ``conv5_4``: shape (T, C).
+    """Output probabilities of every column of a neuralogram ``N`` (E, T) taken at the embedding layer (``conv5_4`` for the VGG): shape (T, C).
 
     The head runs in eval mode (no dropout); the model's training flag is restored.
 
     Book: ``book/05_model.ipynb``.
     """
     N = np.asarray(N, dtype=np.float32)
-    if N.ndim != 2 or N.shape[0] != model.config.embedding_size:
-        raise ValueError(f"N must be ({model.config.embedding_size}, T) embeddings of conv5_4, got {N.shape}")
+    if N.ndim != 2 or N.shape[0] != model.embedding_size:
+        raise ValueError(f"N must be ({model.embedding_size}, T) embeddings of the embedding layer ({model.embedding_layer}), got {N.shape}")
     was = model.training
     model.eval()
     try:
@@ -66,7 +66,7 @@ def tag(y, model, *, sr: int, info=None, top_k: int = 5, window: float = 2.0, ho
     ----------
     y : np.ndarray [shape=(n,) or (channels, n)]
         The excerpt at ``sr`` Hz (a signal shorter than the window is zero-padded to one window).
-    model : NeuralogramNet or str
+    model : EmbeddingNet or str
         A model, or the name of a shipped model (then ``info`` is loaded with it).
     sr : int
         Sample rate of ``y`` in Hz.
@@ -101,7 +101,7 @@ def tag(y, model, *, sr: int, info=None, top_k: int = 5, window: float = 2.0, ho
                 n_windows=int(N.shape[1]))
 
 
-def tag_set(audio, model, *, sr: int, window: float = 2.0, hop: float = 2.0, batch_size: int = 16,
+def tag_set(audio, model, *, sr: int, window: float = 2.0, hop: float = 2.0, batch_size: int | None = None,
             progress: bool = False):
     """:func:`tag` for a batch of equally long excerpts, the windows of all excerpts embedded together.
 
@@ -109,7 +109,7 @@ def tag_set(audio, model, *, sr: int, window: float = 2.0, hop: float = 2.0, bat
     ----------
     audio : np.ndarray [shape=(n, samples)]
         Excerpts at ``sr`` Hz, each at least ``window`` seconds long.
-    model : NeuralogramNet or str
+    model : EmbeddingNet or str
     sr : int
         Sample rate of ``audio`` in Hz.
     window, hop : float
@@ -132,14 +132,14 @@ def tag_set(audio, model, *, sr: int, window: float = 2.0, hop: float = 2.0, bat
         raise ValueError(f"audio must be (n_excerpts, samples), got shape {x.shape}")
     sr = check_sr(sr)
     window, hop = check_positive(window, "window"), check_positive(hop, "hop")
-    cfg = model.config
-    if sr != cfg.sr:
-        x = np.stack([to_model_rate(row, sr=sr, target_sr=cfg.sr).numpy() for row in x])
-    if window > cfg.window_seconds + 1e-9:
-        raise ValueError(f"window ({window} s) is longer than the model's context ({cfg.window_seconds} s)")
-    if x.shape[1] < int(round(window * cfg.sr)):
-        raise ValueError(f"excerpts of {x.shape[1] / cfg.sr:.3f} s are shorter than the window ({window} s)")
-    starts = window_starts(x.shape[1], sr=cfg.sr, window=window, hop=hop)
+    msr, longest = model.sr, model.max_window_seconds
+    if sr != msr:
+        x = np.stack([to_model_rate(row, sr=sr, target_sr=msr).numpy() for row in x])
+    if longest is not None and window > longest + 1e-9:
+        raise ValueError(f"window ({window} s) is longer than the model's context ({longest} s)")
+    if x.shape[1] < int(round(window * msr)):
+        raise ValueError(f"excerpts of {x.shape[1] / msr:.3f} s are shorter than the window ({window} s)")
+    starts = window_starts(x.shape[1], sr=msr, window=window, hop=hop)
     # the excerpts end to end: window s of excerpt i starts at i * L + s and never crosses into excerpt i + 1
     every = (np.arange(x.shape[0])[:, None] * x.shape[1] + starts[None, :]).ravel()
     E = embed_segments(x.reshape(-1), every, model, window=window, batch_size=batch_size, progress=progress)

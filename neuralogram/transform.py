@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import time
 import zipfile
 from pathlib import Path
 
@@ -50,72 +51,58 @@ import torch
 from .audio import PAPER_SR, check_positive, to_model_rate
 from .cache import atomic_path
 from .checkpoints import check_device
-from .model import NeuralogramNet
-from .spectral import PAPER_HOP_LENGTH, PAPER_N_FFT, LinearSpectrogram
+from .nets import EmbeddingNet
+from .spectral import LinearSpectrogram
 
 __all__ = ["neuralogram", "neuralogram_8k", "embed_segments", "window_starts", "window_times", "sort_indices",
            "apply_permutation", "save_permutation", "load_permutation", "fast_vs_exact", "spectrogram_overview",
            "MIN_WINDOW_FRAMES", "CONV5_STRIDE"]
 
-#: Time downsampling of the trunk at conv5 (four 2x2 pools): one feature column per 16 spectrogram frames.
+#: The VGG's time downsampling at conv5 (four 2x2 pools): one feature column per 16 spectrogram frames
+#: (``NeuralogramNet.time_stride``; every network declares its own).
 CONV5_STRIDE = 16
-#: The shortest window accepted, in spectrogram frames (one conv5 time step = 160 ms).
+#: The shortest window the VGG accepts, in spectrogram frames (one conv5 time step = 160 ms).
 MIN_WINDOW_FRAMES = 16
-#: Spectrogram frames of margin on each side of a fast-mode chunk: the conv5_4 receptive field is 252 frames
-#: (126 each side), rounded up to a multiple of the stride so that the pooling grids stay aligned.
-_FAST_MARGIN = 128
-_FAST_CHUNK = 4000  # frames per fast-mode chunk (40 s), a multiple of the stride
+_FAST_CHUNK = 4000  # frames per fast-mode chunk (40 s); rounded down to a multiple of the network's stride
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # checks
 # ---------------------------------------------------------------------------------------------------------------
 def _check_model(model):
-    if not isinstance(model, NeuralogramNet):
-        raise ValueError(f"model must be a NeuralogramNet (see neuralogram.load_model), got {type(model).__name__}")
-    cfg = model.config
-    want = {"n_freq": PAPER_N_FFT // 2 + 1, "sr": PAPER_SR, "hop_length": PAPER_HOP_LENGTH}
-    bad = {k: getattr(cfg, k) for k, v in want.items() if getattr(cfg, k) != v}
-    if bad:
-        raise ValueError(f"this model takes another input shape ({bad}); the neuralogram transform computes the "
-                         f"paper's spectrogram ({want}: {want['n_freq']} bins, 10 ms hop at 8 kHz)")
-    return cfg
+    if not isinstance(model, EmbeddingNet):
+        raise ValueError(f"model must be an embedding network (a NeuralogramNet or a MobileNetAudioSet, see "
+                         f"neuralogram.load_model), got {type(model).__name__}")
+    model.check_frontend()
+    return model
 
 
 def check_layer(model, layer) -> str:
-    """The trunk layer whose globally pooled feature map is the embedding: ``None`` means the last conv layer
-    (``conv5_4``); any conv or pool layer of the trunk is accepted (not ``input_norm``, not the head).
-
-    The one layer check of the package (the transform, the probes and the widgets call it).
+    """The layer whose globally pooled feature map is the embedding: ``None`` means the network's embedding layer
+    (``conv5_4`` for the VGG, ``features.16`` for mn04); see :meth:`neuralogram.nets.EmbeddingNet.check_layer`.
 
     Book: ``book/06_neuralogram.ipynb``.
     """
-    if layer is None:
-        return model.conv_layer_names[-1]
-    names = [n for n in model.trunk._modules if n != "input_norm"]
-    if layer not in names:
-        raise ValueError(f"unknown layer {layer!r}; use None (conv5_4, the embedding) or one of {names}")
-    return layer
+    return _check_model(model).check_layer(layer)
 
 
-def _check_window(window, cfg) -> float:
+def _check_window(window, model) -> float:
     window = check_positive(window, "window (s)")
-    context = cfg.window_seconds
-    if window > context + 1e-9:
-        raise ValueError(f"window={window} s is longer than the model's context ({context:g} s, the length it was "
-                         f"trained on); use window <= {context:g}")
-    min_window = MIN_WINDOW_FRAMES * cfg.hop_length / cfg.sr
-    if window < min_window - 1e-9:
-        raise ValueError(f"window={window} s is shorter than {min_window:g} s ({MIN_WINDOW_FRAMES} spectrogram "
-                         f"frames, one time step of the last conv block)")
+    longest = model.max_window_seconds
+    if longest is not None and window > longest + 1e-9:
+        raise ValueError(f"window={window} s is longer than the model's context ({longest:g} s, the length it was "
+                         f"trained on); use window <= {longest:g}")
+    shortest = model.min_window_seconds
+    if window < shortest - 1e-9:
+        raise ValueError(f"window={window} s is shorter than {shortest:g} s, the shortest input this network takes")
     return window
 
 
-def _check_window_hop(window, hop, cfg):
-    window = _check_window(window, cfg)
+def _check_window_hop(window, hop, model):
+    window = _check_window(window, model)
     hop = check_positive(hop, "hop (s)")
-    if round(hop * cfg.sr) < 1:
-        raise ValueError(f"hop={hop} s is shorter than one sample at {cfg.sr} Hz")
+    if round(hop * model.sr) < 1:
+        raise ValueError(f"hop={hop} s is shorter than one sample at {model.sr} Hz")
     return window, hop
 
 
@@ -185,23 +172,6 @@ def _segments(x: torch.Tensor, starts, W: int) -> torch.Tensor:
     return out
 
 
-def _spec_frames(x: torch.Tensor, f0: int, f1: int, spec: LinearSpectrogram) -> torch.Tensor:
-    """Log-power frames ``f0 .. f1-1`` of the whole signal (frame m centred on sample m * hop, zeros outside)."""
-    hop, half = spec.hop_length, spec.n_fft // 2
-    a, b = f0 * hop - half, (f1 - 1) * hop + half  # frame m uses samples [m hop - n_fft/2, m hop + n_fft/2)
-    n = x.numel()
-    lo, hi = max(a, 0), min(b, n)
-    if lo == a and hi == b:
-        seg = x[a:b]
-    else:
-        seg = torch.zeros(b - a, dtype=x.dtype)
-        if hi > lo:
-            seg[lo - a:hi - a] = x[lo:hi]
-    X = torch.stft(seg, n_fft=spec.n_fft, hop_length=hop, win_length=spec.win_length, window=spec.window,
-                   center=False, return_complex=True)
-    return torch.log(X.abs().square() + spec.log_floor)[:, :f1 - f0]
-
-
 @contextlib.contextmanager
 def _eval_on(model, device):
     """Run ``model`` in eval mode on ``device`` (default: where it is); restore its training flag afterwards."""
@@ -224,7 +194,7 @@ def _as_8k(y8k) -> torch.Tensor:
 
 
 def embed_segments(y8k, starts, model, *, window: float | None = None, layer: str | None = None,
-                   batch_size: int = 16, device=None, progress: bool = False) -> np.ndarray:
+                   batch_size: int | None = None, device=None, progress: bool = False) -> np.ndarray:
     """The embedding of each window ``y8k[s : s + W]``, ``s`` in ``starts``: the one embedding loop of the package.
 
     Each window's spectrogram (:class:`~neuralogram.spectral.LinearSpectrogram`) goes through the trunk and the
@@ -243,8 +213,8 @@ def embed_segments(y8k, starts, model, *, window: float | None = None, layer: st
         Window length in seconds (default: the model's context, 2 s); ``W = round(window * 8000)`` samples.
     layer : str, optional
         Trunk layer (:func:`check_layer`; default ``conv5_4``).
-    batch_size : int
-        Windows per forward pass.
+    batch_size : int, optional
+        Windows per forward pass; ``None`` (default): chosen by measurement on this machine (see :func:`_exact`).
     device : str or torch.device, optional
         Default: the model's device.
     progress : bool
@@ -257,32 +227,90 @@ def embed_segments(y8k, starts, model, *, window: float | None = None, layer: st
 
     Book: ``book/06_neuralogram.ipynb``.
     """
-    cfg = _check_model(model)
+    _check_model(model)
     x = _as_8k(y8k)
-    W = int(round(cfg.window_seconds * cfg.sr if window is None else _check_window(window, cfg) * cfg.sr))
+    W = int(round(model.sr * (model.context_seconds if window is None else _check_window(window, model))))
     starts = np.asarray(starts)
     if starts.ndim != 1 or starts.size == 0 or not np.issubdtype(starts.dtype, np.integer):
         raise ValueError(f"starts must be a non-empty 1-D array of sample indices, got shape {starts.shape} "
                          f"dtype {starts.dtype}")
     layer = check_layer(model, layer)
-    batch_size = check_positive(batch_size, "batch_size", integer=True)
+    batch_size = _check_batch(batch_size)
     with _eval_on(model, device) as dev:
         return _exact(x, starts, W, model, layer, batch_size, dev, progress)
 
 
+def _check_batch(batch_size):
+    return None if batch_size is None else check_positive(batch_size, "batch_size", integer=True)
+
+
+#: The batch sizes exact mode tries when it chooses its own (``batch_size=None``).
+AUTO_BATCHES = (4, 8, 16, 32)
+_CHOSEN: dict = {}
+
+
+def chosen_batch_sizes() -> dict:
+    """The batch sizes exact mode chose by measurement in this process: ``{(network, window samples, device,
+    threads): (batch, {batch: ms per window})}``.
+
+    Book: ``book/06_neuralogram.ipynb``.
+    """
+    return dict(_CHOSEN)
+
+
+def _batch_key(model, W, device):
+    arch = tuple(sorted((k, str(v)) for k, v in model.architecture().items()))
+    return (arch, W, str(device), torch.get_num_threads())
+
+
 @torch.inference_mode()
 def _exact(x, starts, W, model, layer, batch_size, device, progress):
+    """Each window's front end and trunk, ``batch_size`` windows at a time.
+
+    ``batch_size=None`` lets the machine decide: the fastest batch depends on the cache sizes, the thread count
+    and the network (on the 2-core machine the VGG E = 500 ran at 2.4 ms per window with batches of 8 against 3.5
+    at 16 in one measurement, the opposite in another; wide batches spill the caches). So the first call for a
+    network, window length, device and thread count with windows enough runs its first windows in batches of 4,
+    8, 16 and 32, each size three times (the first run of a new shape pays one-time kernel set-up), keeps the
+    faster of the last two runs of each per window, and continues with the fastest size, which later calls reuse
+    (:func:`chosen_batch_sizes`). Nothing is computed twice: the trial batches are real windows of the call. A
+    call with fewer windows than the trial needs uses 8 (CPU) or 64 (GPU) until a choice exists.
+    """
     from tqdm.auto import tqdm
 
-    spec = LinearSpectrogram(hop_length=model.config.hop_length).to(device)
-    out = None
-    for b0 in tqdm(range(0, len(starts), batch_size), disable=not progress, desc="embedding windows",
-                   leave=False):
-        seg = _segments(x, starts[b0:b0 + batch_size], W).to(device)
-        e = model.embed(spec(seg).unsqueeze(1), layer).float().cpu()
+    n = len(starts)
+    key = _batch_key(model, W, device)
+    plan = [b for b in AUTO_BATCHES for _ in range(3)]   # each size three times: the last two are timed
+    trial = batch_size is None and key not in _CHOSEN and n >= 2 * sum(plan)
+    if batch_size is not None:
+        fixed = batch_size
+    elif key in _CHOSEN:
+        fixed = _CHOSEN[key][0]
+    else:
+        fixed = 64 if device.type == "cuda" else 8
+    timings, out, b0, step = {}, None, 0, 0
+    bar = tqdm(total=n, disable=not progress, desc="embedding windows", leave=False)
+    while b0 < n:
+        if trial and step == len(plan):     # the trial is over: keep the fastest
+            fixed = min(timings, key=timings.get)
+            _CHOSEN[key] = (fixed, {b: 1e3 * t for b, t in timings.items()})
+            trial = False
+        bs = plan[step] if trial else fixed
+        t0 = time.perf_counter()
+        seg = _segments(x, starts[b0:b0 + bs], W).to(device)
+        e = model.embed(model.frontend(seg), layer).float()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        e = e.cpu()
+        if trial and step % 3:
+            timings[bs] = min(timings.get(bs, np.inf), (time.perf_counter() - t0) / len(e))
         if out is None:
-            out = torch.empty(e.shape[1], len(starts), dtype=torch.float32)
+            out = torch.empty(e.shape[1], n, dtype=torch.float32)
         out[:, b0:b0 + len(e)] = e.T
+        b0 += len(e)
+        step += 1
+        bar.update(len(e))
+    bar.close()
     return out.numpy()
 
 
@@ -290,19 +318,18 @@ def _exact(x, starts, W, model, layer, batch_size, device, progress):
 def _fast(x, starts, W, model, layer, device, progress, chunk_frames=_FAST_CHUNK):
     from tqdm.auto import tqdm
 
-    hop = model.config.hop_length
-    spec = LinearSpectrogram(hop_length=hop)
+    hop = model.frame_hop
     L = W // hop  # frames per window (the exact window's spectrogram has n_win // hop frames too)
     sf = np.round(np.asarray(starts) / hop).astype(np.int64)  # window start frames
     f_lo, f_hi = int(sf.min()), int(sf.max()) + L
     total = f_hi - f_lo
-    stride, margin = CONV5_STRIDE, _FAST_MARGIN
+    stride, margin = model.time_stride, model.fast_margin
     chunk = max(stride, chunk_frames // stride * stride)
     cols = []
     for c0 in tqdm(range(0, total, chunk), disable=not progress, desc="neuralogram (fast)", leave=False):
         c1 = min(total, c0 + chunk)
         e0, e1 = max(0, c0 - margin), min(total, c1 + margin)
-        S = _spec_frames(x, f_lo + e0, f_lo + e1, spec)
+        S = model.spec_frames(x, f_lo + e0, f_lo + e1)
         fmap = model.features(S[None, None].to(device), layer)
         g = fmap.mean(dim=2)[0].float().cpu().double()  # (C, columns) averaged over frequency
         k0 = (c0 - e0) // stride
@@ -323,7 +350,7 @@ def _fast(x, starts, W, model, layer, device, progress, chunk_frames=_FAST_CHUNK
 
 
 def neuralogram(y, model, *, sr: int | None = None, window: float = 2.0, hop: float = 0.5, layer: str | None = None,
-                mode: str = "exact", batch_size: int = 16, device=None, pad_end: bool = False,
+                mode: str = "exact", batch_size: int | None = None, device=None, pad_end: bool = False,
                 progress: bool = False):
     """The neuralogram of ``y``: the embedding of every ``window``-second window, every ``hop`` seconds.
 
@@ -348,9 +375,10 @@ def neuralogram(y, model, *, sr: int | None = None, window: float = 2.0, hop: fl
         ``"exact"``: each window's spectrogram through the network (the definition). ``"fast"``: the trunk once
         over the whole spectrogram, feature map averaged over each window's frames (window starts rounded to the
         10 ms frame grid).
-    batch_size : int
-        Windows per forward pass in exact mode. 16 is the fastest on a 2-core CPU (measured: 114x real time
-        against 51x at 64, whose activations no longer fit the caches); raise it on a GPU.
+    batch_size : int, optional
+        Windows per forward pass in exact mode; ``None`` (default): the fastest of 4, 8, 16 and 32, measured on
+        the first windows the first time a network runs here (:func:`chosen_batch_sizes`; the best size depends
+        on the caches, the thread count and the network).
     device : str or torch.device, optional
         Where to run; default the model's device. The model is moved there.
     pad_end : bool
@@ -381,24 +409,23 @@ def neuralogram(y, model, *, sr: int | None = None, window: float = 2.0, hop: fl
 
     Book: ``book/06_neuralogram.ipynb``.
     """
-    cfg = _check_model(model)
     _check_args(model, window, hop, layer, mode, batch_size)  # cheap checks before the resampling
-    x = to_model_rate(y, sr=sr, target_sr=cfg.sr, progress=progress)  # the one validation of the audio
+    x = to_model_rate(y, sr=sr, target_sr=model.sr, progress=progress)  # the one validation of the audio
     return neuralogram_8k(x, model, window=window, hop=hop, layer=layer, mode=mode, batch_size=batch_size,
                           device=device, pad_end=pad_end, progress=progress)
 
 
 def _check_args(model, window, hop, layer, mode, batch_size):
-    cfg = _check_model(model)
-    window, hop = _check_window_hop(window, hop, cfg)
-    layer = check_layer(model, layer)
+    _check_model(model)
+    window, hop = _check_window_hop(window, hop, model)
+    layer = model.check_layer(layer)
     if mode not in ("exact", "fast"):
         raise ValueError(f"mode must be 'exact' or 'fast', got {mode!r}")
-    return cfg, window, hop, layer, check_positive(batch_size, "batch_size", integer=True)
+    return window, hop, layer, _check_batch(batch_size)
 
 
 def neuralogram_8k(y8k, model, *, window: float = 2.0, hop: float = 0.5, layer: str | None = None,
-                   mode: str = "exact", batch_size: int = 16, device=None, pad_end: bool = False,
+                   mode: str = "exact", batch_size: int | None = None, device=None, pad_end: bool = False,
                    progress: bool = False):
     """:func:`neuralogram` of audio already at the model's rate: what it runs after resampling.
 
@@ -419,16 +446,16 @@ def neuralogram_8k(y8k, model, *, window: float = 2.0, hop: float = 0.5, layer: 
 
     Book: ``book/06_neuralogram.ipynb``.
     """
-    cfg, window, hop, layer, batch_size = _check_args(model, window, hop, layer, mode, batch_size)
+    window, hop, layer, batch_size = _check_args(model, window, hop, layer, mode, batch_size)
     x = _as_8k(y8k)
-    W = int(round(window * cfg.sr))
-    starts = window_starts(x.numel(), sr=cfg.sr, window=window, hop=hop, pad_end=pad_end)
+    W = int(round(window * model.sr))
+    starts = window_starts(x.numel(), sr=model.sr, window=window, hop=hop, pad_end=pad_end)
     with _eval_on(model, device) as dev:
         if mode == "exact":
             N = _exact(x, starts, W, model, layer, batch_size, dev, progress)
         else:
             N = _fast(x, starts, W, model, layer, dev, progress)
-    return N, (starts + W / 2) / cfg.sr
+    return N, (starts + W / 2) / model.sr
 
 
 def fast_vs_exact(N_exact: np.ndarray, N_fast: np.ndarray) -> dict:
@@ -475,7 +502,7 @@ def spectrogram_overview(y8k, *, max_frames: int = 3000, chunk_frames: int = 200
     with torch.inference_mode():
         for f0 in range(0, n_fr, chunk):
             f1 = min(n_fr, f0 + chunk)
-            S = _spec_frames(x, f0, f1, spec)
+            S = spec.frames(x, f0, f1)
             k = (f1 - f0) // group
             full = S[:, :k * group].reshape(S.shape[0], k, group).mean(-1)
             if (f1 - f0) % group:

@@ -80,7 +80,7 @@ def _compute(args) -> int:
 
     # resolve once: the file into 8 kHz mono (streamed, validated); then pass it down
     t0 = time.perf_counter()
-    x8, finfo = read_model_rate(args.input, target_sr=model.config.sr, progress=not args.quiet)
+    x8, finfo = read_model_rate(args.input, target_sr=model.sr, progress=not args.quiet)
     N, times = neuralogram_8k(x8, model, window=args.window, hop=args.hop, layer=args.layer, mode=mode,
                               batch_size=args.batch_size, device=device, pad_end=args.pad_end,
                               progress=not args.quiet)

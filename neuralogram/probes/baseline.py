@@ -18,7 +18,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from ..audio import resample
 from ..model import ModelConfig, NeuralogramNet
+from ..nets import EmbeddingNet
 
 __all__ = ["random_init_model", "reestimate_batchnorm", "default_corpus", "compare_with_twin"]
 
@@ -53,8 +55,9 @@ def default_corpus():
     return PackedStore(_corpus.standin_corpus(**DEFAULT_CORPUS))
 
 
-def _spec_batches(corpus, *, n_batches: int, batch_size: int, seed: int):
-    """Yield ``n_batches`` batches (B, 1, 129, 200) of log-spectrogram crops from ``corpus``."""
+def _input_batches(model: EmbeddingNet, corpus, *, n_batches: int, batch_size: int, seed: int):
+    """Yield ``n_batches`` batches of the network's input (its front end on 2 s crops of ``corpus``, resampled to
+    the network's rate), or batches of a tensor of inputs given as they are."""
     if isinstance(corpus, torch.Tensor):
         specs = corpus if corpus.ndim == 4 else corpus.unsqueeze(1)
         if specs.ndim != 4 or specs.shape[1] != 1:
@@ -69,28 +72,33 @@ def _spec_batches(corpus, *, n_batches: int, batch_size: int, seed: int):
         corpus = PackedStore(corpus)
     if not isinstance(corpus, PackedStore):
         raise ValueError(f"corpus must be None, a path, a PackedStore or a spectrogram tensor, got {type(corpus).__name__}")
-    ds = CropDataset(corpus, split="train", random_crop=True, seed=seed)
+    ds = CropDataset(corpus, split="train", random_crop=True, seed=seed, crop_seconds=model.context_seconds)
     rng = np.random.default_rng(seed)
     for _ in range(n_batches):
         idx = rng.choice(len(ds), size=min(batch_size, len(ds)), replace=len(ds) < batch_size)
-        yield torch.stack([ds[int(j)][0] for j in idx])
+        x = torch.from_numpy(np.stack([ds.crop_audio(int(j)) for j in idx]))
+        if corpus.sr != model.sr:
+            x = resample(x, orig_sr=corpus.sr, target_sr=model.sr)
+        yield model.frontend(x)
 
 
 @torch.no_grad()
-def reestimate_batchnorm(model: NeuralogramNet, corpus=None, *, n_batches: int = 8, batch_size: int = 16,
-                         seed: int = 0) -> NeuralogramNet:
+def reestimate_batchnorm(model: EmbeddingNet, corpus=None, *, n_batches: int = 8, batch_size: int = 16,
+                         seed: int = 0) -> EmbeddingNet:
     """Reset and re-estimate every batch-norm layer's running statistics on crops of ``corpus``.
 
     Each ``BatchNorm2d`` gets ``momentum=None`` (running statistics become the cumulative average over all
     batches seen), the trunk is run in train mode on ``n_batches`` batches, then the original momenta are
-    restored and the model is put in eval mode. Weights are not changed.
+    restored and the model is put in eval mode. Weights are not changed. The crops are 2 s of the corpus's audio,
+    resampled to the network's rate and passed through its own front end (the VGG's spectrogram, mn04's mel).
 
     Parameters
     ----------
-    model : NeuralogramNet
+    model : EmbeddingNet
         Modified in place and returned.
-    corpus : None, str, Path, PackedStore or torch.Tensor [shape=(n, 1, 129, 200)]
-        Where the crops come from; ``None`` is the small cached stand-in corpus (:func:`default_corpus`).
+    corpus : None, str, Path, PackedStore or torch.Tensor [shape=(n, 1, F, T)]
+        Where the crops come from; ``None`` is the small cached stand-in corpus (:func:`default_corpus`); a
+        tensor holds the network's inputs (e.g. 129 x 200 spectrograms for the VGG).
     n_batches, batch_size : int
         How many crops are used (``n_batches * batch_size``; 128 by default).
     seed : int
@@ -98,12 +106,13 @@ def reestimate_batchnorm(model: NeuralogramNet, corpus=None, *, n_batches: int =
 
     Returns
     -------
-    NeuralogramNet (eval mode)
+    EmbeddingNet (eval mode)
 
     Book: ``book/07_pitch.ipynb``.
     """
-    if not isinstance(model, NeuralogramNet):
-        raise ValueError(f"model must be a NeuralogramNet, got {type(model).__name__}")
+    if not isinstance(model, EmbeddingNet):
+        raise ValueError(f"model must be an embedding network (a NeuralogramNet or a MobileNetAudioSet), got "
+                         f"{type(model).__name__}")
     if isinstance(n_batches, bool) or not isinstance(n_batches, int) or n_batches < 1:
         raise ValueError(f"n_batches must be a positive integer, got {n_batches!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
@@ -117,7 +126,7 @@ def reestimate_batchnorm(model: NeuralogramNet, corpus=None, *, n_batches: int =
         m.momentum = None
     model.train()
     try:
-        for spec in _spec_batches(corpus, n_batches=n_batches, batch_size=batch_size, seed=seed):
+        for spec in _input_batches(model, corpus, n_batches=n_batches, batch_size=batch_size, seed=seed):
             model.features(spec)  # trunk only: every batch-norm layer is in the trunk
     finally:
         for m, mom in zip(bns, momenta):
@@ -126,8 +135,8 @@ def reestimate_batchnorm(model: NeuralogramNet, corpus=None, *, n_batches: int =
     return model
 
 
-def random_init_model(like, corpus=None, *, n_batches: int = 8, batch_size: int = 16, seed: int = 0) -> NeuralogramNet:
-    """A freshly Xavier-initialised network shaped like ``like``, with batch-norm statistics re-estimated.
+def random_init_model(like, corpus=None, *, n_batches: int = 8, batch_size: int = 16, seed: int = 0) -> EmbeddingNet:
+    """A freshly initialised network shaped like ``like``, with batch-norm statistics re-estimated.
 
     This is the random baseline of every probe: same architecture and embedding size as the trained model,
     weights drawn from the paper's Xavier initialisation (seeded), and input normalisation estimated on the
@@ -135,8 +144,9 @@ def random_init_model(like, corpus=None, *, n_batches: int = 8, batch_size: int 
 
     Parameters
     ----------
-    like : NeuralogramNet, ModelConfig or dict
-        The model (or its config) to copy the shape of.
+    like : EmbeddingNet, ModelConfig or dict
+        The model (or a VGG's config) to copy the shape of; the new weights come from the network's own
+        initialisation (:meth:`~neuralogram.nets.EmbeddingNet.reinitialised`: Xavier for the VGG).
     corpus : see :func:`reestimate_batchnorm`
     n_batches, batch_size : int
         Crops used to estimate the batch-norm statistics.
@@ -145,7 +155,7 @@ def random_init_model(like, corpus=None, *, n_batches: int = 8, batch_size: int 
 
     Returns
     -------
-    NeuralogramNet (eval mode)
+    EmbeddingNet (eval mode)
 
     Examples
     --------
@@ -154,18 +164,16 @@ def random_init_model(like, corpus=None, *, n_batches: int = 8, batch_size: int 
 
     Book: ``book/07_pitch.ipynb``.
     """
-    if isinstance(like, NeuralogramNet):
-        config = ModelConfig(**like.config.to_dict())
-    elif isinstance(like, ModelConfig):
-        config = ModelConfig(**like.to_dict())
+    if isinstance(like, ModelConfig):
+        like = NeuralogramNet(ModelConfig(**like.to_dict()))
     elif isinstance(like, dict):
-        config = ModelConfig(**like)
-    else:
-        raise ValueError(f"like must be a NeuralogramNet, ModelConfig or config dict, got {type(like).__name__}")
+        like = NeuralogramNet(ModelConfig(**like))
+    elif not isinstance(like, EmbeddingNet):
+        raise ValueError(f"like must be an embedding network, a ModelConfig or a config dict, got {type(like).__name__}")
     state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:
-        model = NeuralogramNet(config)
+        model = like.reinitialised()
     finally:
         torch.random.set_rng_state(state)
     return reestimate_batchnorm(model, corpus, n_batches=n_batches, batch_size=batch_size, seed=seed)
@@ -179,7 +187,7 @@ def compare_with_twin(probe, model, info=None, *, corpus=None, twin_seed: int = 
     ----------
     probe : callable
         ``probe(model, info, **params) -> dict`` (e.g. :func:`~neuralogram.probes.pitch.pitch_probe`).
-    model : NeuralogramNet or str
+    model : EmbeddingNet or str
         The trained model or a shipped model's name.
     info : dict, optional
         ``load_model``'s info.

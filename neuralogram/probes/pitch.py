@@ -31,7 +31,7 @@ def pitch_run(model, info=None, *, duration: float = 120.0, f_high: float = 4000
 
     Parameters
     ----------
-    model : NeuralogramNet or str
+    model : EmbeddingNet or str
         A model, or the name of a shipped model (then ``info`` is loaded with it).
     info : dict, optional
         ``load_model``'s info; its ``hash`` keys the cache (else the weights are hashed).
@@ -57,8 +57,8 @@ def pitch_run(model, info=None, *, duration: float = 120.0, f_high: float = 4000
                   hop=float(hop), layer=layer)
 
     def compute():
-        y = signals.down_up_chirp(duration=duration, f_high=f_high, f_low=f_low, sr=model.config.sr)
-        N, times = neuralogram(y, model, sr=model.config.sr, window=window, hop=hop, layer=layer, progress=progress)
+        y = signals.down_up_chirp(duration=duration, f_high=f_high, f_low=f_low, sr=model.sr)
+        N, times = neuralogram(y, model, sr=model.sr, window=window, hop=hop, layer=layer, progress=progress)
         freqs = signals.down_up_frequency(times, f_high=f_high, f_low=f_low, duration=duration)
         return dict(N=N, times=times, freqs=freqs, down=times < duration / 2, **params)
 

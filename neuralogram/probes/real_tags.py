@@ -54,7 +54,7 @@ def window_logits(y, model, *, sr: int, window: float = 2.0, hop: float = 0.5) -
     ----------
     y : np.ndarray [shape=(n,)]
         Audio at ``sr`` Hz.
-    model : NeuralogramNet
+    model : EmbeddingNet
     sr : int
         Sample rate in Hz (resampled to the model's 8 kHz by the transform).
     window, hop : float
@@ -235,7 +235,7 @@ def clip_logits(clips, model, info=None, *, condition: str | None = None, seed: 
     Parameters
     ----------
     clips : sequence of RealClip
-    model : str, Path or NeuralogramNet
+    model : str, Path or EmbeddingNet
     info : dict, optional
         ``load_model``'s info (its ``hash`` keys the cache); needed with a model object when ``cache``.
     condition : str, optional

@@ -82,7 +82,7 @@ def fsdd_logits(model, info=None, *, clips=None, n_per_digit: int | None = None,
 
     Parameters
     ----------
-    model : str, Path or NeuralogramNet
+    model : str, Path or EmbeddingNet
     info : dict, optional
     clips : sequence of RealClip, optional
         Default ``real.fsdd("test")``.
@@ -311,7 +311,7 @@ def standin_logits(model, info=None, *, store=None, cache: bool = True) -> dict:
 
     Parameters
     ----------
-    model : str, Path or NeuralogramNet
+    model : str, Path or EmbeddingNet
     info : dict, optional
     store : PackedStore, optional
         Default: the probes' stand-in corpus (``probes.baseline.default_corpus()``: 200 clips of seed 123; the
@@ -385,7 +385,7 @@ def real_world_probe(model, info=None, *, n_per_digit: int | None = None, standi
 
     Parameters
     ----------
-    model : str, Path or NeuralogramNet
+    model : str, Path or EmbeddingNet
     info : dict, optional
     n_per_digit : int, optional
         FSDD subset (takes per speaker and digit); default all 50.

@@ -48,8 +48,8 @@ def rhythm_run(model, info=None, *, duration: float = 300.0, period_start: float
 
     def compute():
         y = signals.impulse_train_sweep(duration=duration, period_start=period_start, period_end=period_end,
-                                        sr=model.config.sr)
-        N, times = neuralogram(y, model, sr=model.config.sr, window=window, hop=hop, layer=layer, progress=progress)
+                                        sr=model.sr)
+        N, times = neuralogram(y, model, sr=model.sr, window=window, hop=hop, layer=layer, progress=progress)
         rates = 1.0 / signals.sweep_period(times, period_start=period_start, period_end=period_end,
                                            duration=duration)
         return dict(N=N, times=times, rates=rates, **params)
@@ -259,8 +259,8 @@ def pattern_run(model, info=None, *, patterns=None, rate: float = 3.7, duration:
         for nm in names:
             row = []
             for ph in (0.0, 0.5 / rate):
-                y = beat_pattern(nm, rate=rate, duration=duration, sr=model.config.sr, phase=ph)
-                N, _ = neuralogram(y, model, sr=model.config.sr, window=window, hop=hop, layer=layer)
+                y = beat_pattern(nm, rate=rate, duration=duration, sr=model.sr, phase=ph)
+                N, _ = neuralogram(y, model, sr=model.sr, window=window, hop=hop, layer=layer)
                 row.append(N.mean(1))
                 if ph == 0.0:
                     N0.append(N)

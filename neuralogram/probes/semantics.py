@@ -38,7 +38,7 @@ import torch
 
 from ..audio import PAPER_SR
 from ..checkpoints import resolve_model
-from ..model import NeuralogramNet
+from ..nets import EmbeddingNet
 from ..transform import check_layer, embed_segments
 from .cache import cached_arrays, model_key
 
@@ -99,7 +99,7 @@ def window_batch(wordset, *, window: float = 2.0, sr: int = PAPER_SR) -> torch.T
 
 
 @torch.no_grad()
-def embed_words(wordset, model: NeuralogramNet, *, layer=None, batch_size: int = 16) -> np.ndarray:
+def embed_words(wordset, model: EmbeddingNet, *, layer=None, batch_size: int | None = None) -> np.ndarray:
     """The embedding of each word's 2 s window (the word centred, see :func:`window_batch`).
 
     The windows are laid end to end and embedded by :func:`neuralogram.transform.embed_segments` (one window per
@@ -111,9 +111,10 @@ def embed_words(wordset, model: NeuralogramNet, *, layer=None, batch_size: int =
 
     Book: ``book/11_semantics.ipynb``.
     """
-    if not isinstance(model, NeuralogramNet):
-        raise ValueError(f"model must be a NeuralogramNet, got {type(model).__name__}")
-    x = window_batch(wordset, window=model.config.window_seconds, sr=model.config.sr)
+    if not isinstance(model, EmbeddingNet):
+        raise ValueError(f"model must be an embedding network (a NeuralogramNet or a MobileNetAudioSet), got "
+                         f"{type(model).__name__}")
+    x = window_batch(wordset, window=model.context_seconds, sr=model.sr)
     starts = np.arange(x.shape[0], dtype=np.int64) * x.shape[1]
     return embed_segments(x.reshape(-1), starts, model, layer=layer, batch_size=batch_size).T.copy()
 
@@ -488,7 +489,7 @@ def _random_twin_key(model, corpus, seed) -> str:
         from .baseline import random_init_model
 
         return model_key(random_init_model(model, corpus, seed=seed))
-    return f"random-init:{sorted(model.config.to_dict().items())}:seed={seed}:{src}"
+    return f"random-init:{sorted(model.architecture().items())}:seed={seed}:{src}"
 
 
 def word_features(wordset, representation: str = "trained", model=None, info=None, *, seed: int = 0, corpus=None,
@@ -563,7 +564,7 @@ def semantics_probe(model=None, info=None, *, wordset=None, representation: str 
 
     Parameters
     ----------
-    model : NeuralogramNet or str, optional
+    model : EmbeddingNet or str, optional
         The trained model (or a shipped model's name); needed for ``"trained"`` and ``"random-init"`` (whose
         twin copies its shape).
     info : dict, optional

@@ -241,7 +241,7 @@ def timbre_run(model, info=None, *, n_per_class: int = 10, seed: int = 0, durati
 
     Parameters
     ----------
-    model : NeuralogramNet or str
+    model : EmbeddingNet or str
     info : dict, optional
     n_per_class, seed, duration, n_mixtures
         The set (:func:`timbre_set`).
@@ -300,7 +300,7 @@ def default_threshold(model) -> float:
     Book: ``book/10_timbre.ipynb``.
     """
     model, _ = resolve_model(model)
-    return 0.5 if model.config.loss == "bce" else 0.1
+    return 0.5 if model.loss == "bce" else 0.1
 
 
 def timbre_metrics(probs, label_names, instruments, *, classes: dict | None = None, threshold: float = 0.5,
@@ -552,7 +552,7 @@ def timbre_probe(model, info=None, *, tags: bool = True, threshold: float | None
 
     Parameters
     ----------
-    model : NeuralogramNet or str
+    model : EmbeddingNet or str
     info : dict, optional
     tags : bool
         Compute the tag metrics (on every excerpt). ``False`` runs the single instruments only and returns the
@@ -580,7 +580,7 @@ def timbre_probe(model, info=None, *, tags: bool = True, threshold: float | None
     s = ts["y"][rows] >= 0
     for method in ("logreg", "centroid"):
         out[f"decode_{method}"] = instrument_decoding(run["emb"][s], ts["y"][rows][s], method=method)["accuracy"]
-    out.update(model=(info or {}).get("name", "unnamed"), embedding_size=int(model.config.embedding_size), **p)
+    out.update(model=(info or {}).get("name", "unnamed"), embedding_size=int(model.embedding_size), **p)
     return out
 
 

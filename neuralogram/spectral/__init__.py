@@ -8,5 +8,6 @@ from __future__ import annotations
 from . import stft as _stft, variants as _variants
 from .stft import *  # noqa: F401,F403
 from .variants import *  # noqa: F401,F403
+from .audioset_mel import AudioSetMel  # noqa: F401  (mn04's front end, book/13)
 
-__all__ = [*_stft.__all__, *_variants.__all__]
+__all__ = [*_stft.__all__, *_variants.__all__, "AudioSetMel"]

@@ -57,6 +57,26 @@ class LinearSpectrogram(nn.Module):
         S = torch.log(power + self.log_floor)
         return S.reshape(*lead, S.shape[-2], S.shape[-1])
 
+    def frames(self, x: torch.Tensor, f0: int, f1: int) -> torch.Tensor:
+        """Frames ``f0 .. f1-1`` of the spectrogram of the whole 1-D signal ``x``, shape (n_fft // 2 + 1, f1 - f0).
+
+        Frame ``m`` is centred on sample ``m * hop_length`` with zeros outside the signal, as in :meth:`forward`,
+        so a long signal can be transformed chunk by chunk (the fast neuralogram, the overview of an hour).
+        """
+        hop, half = self.hop_length, self.n_fft // 2
+        a, b = f0 * hop - half, (f1 - 1) * hop + half  # frame m uses samples [m hop - n_fft/2, m hop + n_fft/2)
+        n = x.numel()
+        lo, hi = max(a, 0), min(b, n)
+        if lo == a and hi == b:
+            seg = x[a:b]
+        else:
+            seg = torch.zeros(b - a, dtype=x.dtype, device=x.device)
+            if hi > lo:
+                seg[lo - a:hi - a] = x[lo:hi]
+        X = torch.stft(seg, n_fft=self.n_fft, hop_length=hop, win_length=self.win_length,
+                       window=self.window.to(seg.device), center=False, return_complex=True)
+        return torch.log(X.abs().square() + self.log_floor)[:, :f1 - f0]
+
 
 def linear_spectrogram(y, *, sr: int, target_sr: int = PAPER_SR, n_fft: int = PAPER_N_FFT,
                        win_length: int = PAPER_WIN_LENGTH, hop_length: int = PAPER_HOP_LENGTH) -> torch.Tensor:

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..checkpoints import DEFAULT_MODEL
 
-__all__ = ["live_figure", "slider", "cached_model", "model_controls"]
+__all__ = ["live_figure", "slider", "cached_model", "model_controls", "follow_model_layers"]
 
 
 def live_figure(controls: dict, compute: Callable, draw: Callable, *, audio: Callable | None = None,
@@ -122,7 +122,7 @@ def cached_model(name: str, net: str = "trained"):
 
     Returns
     -------
-    (NeuralogramNet, dict or None)
+    (EmbeddingNet, dict or None)
 
     Book: ``book/07_pitch.ipynb``.
     """
@@ -152,10 +152,29 @@ def model_controls(default: str = DEFAULT_MODEL) -> dict:
     if not names:
         raise ValueError("no shipped models in data/models (see book/05_model.ipynb)")
     model, _ = cached_model(default if default in names else names[0])
-    return {
+    controls = {
         "name": W.Dropdown(options=names, value=default if default in names else names[0], description="model"),
         "net": W.ToggleButtons(options=["trained", "random init"], value="trained", description="weights"),
         "layer": W.Dropdown(options=model.conv_layer_names, value=model.conv_layer_names[-1], description="layer"),
     }
+    follow_model_layers(controls["name"], controls["layer"])
+    return controls
+
+
+def follow_model_layers(name, layer) -> None:
+    """Keep a layer dropdown's options those of the model chosen in ``name`` (networks name their layers
+    differently: ``conv5_4`` for the VGG, ``features.16`` for mn04); the layer resets to the new embedding layer.
+
+    Registered before :func:`live_figure`'s observers, so a redraw sees the new model with one of its layers.
+
+    Book: ``book/07_pitch.ipynb``.
+    """
+    def sync(change):
+        m, _ = cached_model(change["new"])
+        if list(layer.options) != list(m.conv_layer_names):
+            layer.options = m.conv_layer_names
+            layer.value = m.conv_layer_names[-1]
+
+    name.observe(sync, names="value")
 
 

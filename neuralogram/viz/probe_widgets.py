@@ -49,8 +49,8 @@ def pitch_widget(*, default_model: str = DEFAULT_MODEL):
                               layer=None if layer == model.conv_layer_names[-1] else layer, cache=False)
         met = pitch.pitch_metrics(run["N"], run["freqs"], run["down"], active_threshold=active_threshold,
                                   on_level=on_level)
-        y = signals.down_up_chirp(duration=duration, f_high=f_high, f_low=f_low, sr=model.config.sr)
-        return run, met, (y, model.config.sr), f"{name} ({net}), {layer}"
+        y = signals.down_up_chirp(duration=duration, f_high=f_high, f_low=f_low, sr=model.sr)
+        return run, met, (y, model.sr), f"{name} ({net}), {layer}"
 
     def draw(result, fig):
         run, met, _, label = result
@@ -157,8 +157,8 @@ def rhythm_widget(*, default_model: str = DEFAULT_MODEL):
                                 layer=None if layer == model.conv_layer_names[-1] else layer)
         rc = rhythm.regime_change(run["N"], run["rates"])
         y = signals.impulse_train_sweep(duration=duration, period_start=period_start / 1e3,
-                                        period_end=period_end / 1e3, sr=model.config.sr, amplitude=0.8)
-        return run, rc, (y, model.config.sr), f"{name} ({net}), {layer}"
+                                        period_end=period_end / 1e3, sr=model.sr, amplitude=0.8)
+        return run, rc, (y, model.sr), f"{name} ({net}), {layer}"
 
     def draw(result, fig):
         run, rc, _, label = result
@@ -217,7 +217,7 @@ def pattern_widget(*, default_model: str = DEFAULT_MODEL):
     def compute(name, net, layer, a, b, rate, accent, duration):
         model, _ = cached_model(name, net)
         lay = None if layer == model.conv_layer_names[-1] else layer
-        sr = model.config.sr
+        sr = model.sr
         ys, Ns = [], []
         for p in (a, b):
             y = rhythm.beat_pattern(pattern(p, accent), rate=rate, duration=duration, sr=sr)

@@ -17,9 +17,9 @@ def neuralogram_explorer(y, model, *, sr: int, max_seconds: float = 60.0, title:
     ----------
     y : np.ndarray [shape=(n,) or (channels, n)]
         Audio at ``sr`` Hz (only the first ``max_seconds`` are used, so a change redraws in a few seconds). It is
-        resampled to the model's 8 kHz mono once, when the widget is made; a slider move only recomputes the
+        resampled to the model's rate (8 kHz for the VGG), mono, once, when the widget is made; a slider move only recomputes the
         neuralogram.
-    model : NeuralogramNet
+    model : EmbeddingNet
         E.g. ``neuralogram.load_model(neuralogram.DEFAULT_MODEL)[0]``.
     sr : int
         Sample rate of ``y`` in Hz.
@@ -29,12 +29,14 @@ def neuralogram_explorer(y, model, *, sr: int, max_seconds: float = 60.0, title:
     import ipywidgets as W
     import numpy as np
 
-    from ..audio import to_model_rate
+    from ..audio import PAPER_SR, to_model_rate
     from ..transform import neuralogram_8k, sort_indices, spectrogram_overview
     from .plotting import neuralogram_figure
 
-    x8 = to_model_rate(np.asarray(y)[..., : int(max_seconds * sr)], sr=sr, target_sr=model.config.sr)
-    S, st = spectrogram_overview(x8)
+    excerpt = np.asarray(y)[..., : int(max_seconds * sr)]
+    x8 = to_model_rate(excerpt, sr=sr, target_sr=model.sr)
+    # the picture above is the paper's 8 kHz spectrogram, whatever rate the network hears
+    S, st = spectrogram_overview(x8 if model.sr == PAPER_SR else to_model_rate(excerpt, sr=sr, target_sr=PAPER_SR))
     controls = {
         "window": slider("FloatSlider", 2.0, 0.25, 2.0, 0.25, "window (s)"),
         "hop": slider("FloatSlider", 0.5, 0.1, 2.0, 0.05, "hop (s)"),
@@ -55,7 +57,7 @@ def neuralogram_explorer(y, model, *, sr: int, max_seconds: float = 60.0, title:
     # The player gets what the network hears: mono at the model's rate (a 31 s CD-rate stereo player is a
     # multi-megabyte output, which also made jupyter-book's executor wait out its whole cell timeout).
     heard = x8.numpy()
-    return live_figure(controls, compute, draw, audio=lambda r: (heard, model.config.sr), autoplay=False,
+    return live_figure(controls, compute, draw, audio=lambda r: (heard, model.sr), autoplay=False,
                        figsize=(10, 6.5), title=title or "Neuralogram: context window and hop")
 
 
@@ -135,7 +137,7 @@ def neuralogram_of_upload(name: str, content, model, *, info=None, mode: str = "
     if mode == "auto":
         mode = "exact" if duration <= 120 else "fast"
     t0 = time.perf_counter()
-    x8 = to_model_rate(y, sr=sr, target_sr=model.config.sr)  # resolved once: the transform and the spectrogram
+    x8 = to_model_rate(y, sr=sr, target_sr=model.sr)  # resolved once: the transform and the spectrogram
     N, times = neuralogram_8k(x8, model, mode=mode, pad_end=True)
     dt = time.perf_counter() - t0
     S, st = spectrogram_overview(x8)
