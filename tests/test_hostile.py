@@ -25,7 +25,7 @@ import torchaudio.functional as AF
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neuralogram import audio as A
+from neuralogram.audio import resampler as A   # the resampler's internals (tap table, kernel size)
 from neuralogram.audio import as_audio, check_sr, load_audio, read_model_rate, resample, to_model_rate
 from neuralogram.model import ModelConfig, NeuralogramNet
 

@@ -452,9 +452,12 @@ def test_window_logits_are_the_network_output(tiny_real):
 def test_clip_logits_are_cached_per_clip(tiny_real, monkeypatch):
     model, info = tiny_real
     clips = real.fsdd("test")
+    from neuralogram.probes import real_tags
+
     calls = []
-    real_compute = rw._compute_logits
-    monkeypatch.setattr(rw, "_compute_logits", lambda c, *a, **k: calls.append(len(c)) or real_compute(c, *a, **k))
+    real_compute = real_tags._compute_logits
+    monkeypatch.setattr(real_tags, "_compute_logits",
+                        lambda c, *a, **k: calls.append(len(c)) or real_compute(c, *a, **k))
     first = rw.clip_logits(clips[:5], model, info, condition="floor -30 dB")
     both = rw.clip_logits(clips[:8], model, info, condition="floor -30 dB")
     assert calls == [5, 3], "the second call recomputed clips it had"

@@ -10,7 +10,7 @@
 # (neuralogram.data.mixed: the stand-in through the realistic augmentation + ESC-50 training sources + FSDD
 # training speakers; needs ../shared/real or NEURALOGRAM_DATA, see neuralogram.data.real). For E = 64 and 2000 the
 # layers before conv5_1 stay frozen (half the cost of a step on CPU); then the temperature is fitted on the eval split and the card gets
-# the held-out real numbers (neuralogram.data.mixed.finish_real_model). Two stages, 50 batches of 32 per epoch:
+# the held-out real numbers (neuralogram.probes.real_card.finish_real_model). Two stages, 50 batches of 32 per epoch:
 #   stage 1: lr 1e-3, EPOCHS1 epochs, uniform sampling for the first BALANCED_FROM epochs, then class-balanced
 #            (--balanced: the ESC-50 classes are ~20 % of the clips; uniform sampling never taught them);
 #   stage 2: lr 1e-4 (Adam restarted) from stage 1's last.pt, EPOCHS2 epochs, uniform sampling again (skipped
@@ -78,7 +78,7 @@ for e in "${@:-e500 e2000 e64}"; do
           PYTHONPATH=. "$PY" -m neuralogram train "${common[@]}" --init-from "$RUNS/$name-stage1/last.pt" \
             --epochs "$e2" --lr 1e-4 ${short[@]+"${short[@]}"} --out "$RUNS/$name" --export "$OUT_MODELS/$name.pt"
         fi
-        PYTHONPATH=. "$PY" -c "from neuralogram.data.mixed import finish_real_model; finish_real_model('$OUT_MODELS/$name.pt')"
+        PYTHONPATH=. "$PY" -c "from neuralogram.probes.real_card import finish_real_model; finish_real_model('$OUT_MODELS/$name.pt')"
         ;;
       *)
         E=${size#e}

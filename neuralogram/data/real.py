@@ -7,25 +7,16 @@ Two small public sets of real, labelled sound that nobody on this project made:
   of them, 8-12 per class, as lossless FLAC.
 * **FSDD** (Jakobovski et al.; CC BY-SA 4.0): 3000 spoken digits 0-9, 6 male speakers x 50 takes, 8 kHz WAV.
 
-Where the data are looked for, in order (the first folder that holds the set wins):
+Where the data are looked for (``root=``, ``$NEURALOGRAM_DATA``, ``../shared/real``, the cache) is said in
+:mod:`.real_sources`; when none holds the set, :class:`RealDataMissing` says where it looked and gives the
+exact call that fetches it.
 
-1. ``root=`` when given (only there);
-2. ``$NEURALOGRAM_DATA``: a folder holding ``esc50-subset/`` (or an ``ESC-50*/`` download) and ``fsdd/`` (or a
-   ``free-spoken-digit-dataset*/`` download);
-3. ``../shared/real`` beside the repository (skipped when ``$NEURALOGRAM_NO_SHARED=1``);
-4. the cache, ``$NEURALOGRAM_CACHE/real``, where ``download=True`` puts the public sources.
-
-When none holds the set, :class:`RealDataMissing` says where it looked and gives the exact call that fetches it.
-
-**Hashes.** Every clip's *audio content* is checked against a committed manifest (``_real_manifest.py``): the
-SHA-256 of its decoded 16-bit samples (:func:`pcm_sha256`), first 16 hex digits. Content rather than file
-bytes, because the copy here is FLAC and the public source WAV: the samples are the same, the bytes are not.
-The check is lazy: :meth:`RealClip.load` hashes the samples it has just read (no second pass over the disk) and
-refuses a clip whose samples differ, naming the file; :func:`verify` checks a whole list eagerly. Per-file
-hashes (rather than one digest over the sorted listing) are what let the error say *which* file is bad; 64 bits
-per file detect corruption, truncation and another version of a file with a false-accept chance of 2^-64 (the
-manifest is an integrity check, not a defence against a crafted collision). The manifest holds the 3414 clips
-present here (110 kB); the other 1586 clips of the full ESC-50 are read unchecked (:func:`verify` counts them).
+**Hashes.** Every clip's *audio content* is checked against the committed manifest (:mod:`.real_manifest`, which
+says why content and why per file): the first 16 hex digits of the SHA-256 of its decoded 16-bit samples
+(:func:`pcm_sha256`). The check is lazy: :meth:`RealClip.load` hashes the samples it has just read (no second pass
+over the disk) and refuses a clip whose samples differ, naming the file; :func:`verify` checks a whole list
+eagerly. The manifest holds the 3414 clips present here; the other 1586 clips of the full ESC-50 are read
+unchecked (:func:`verify` counts them).
 
 **Downloads.** ``download=True`` fetches the public GitHub repositories at pinned commits with ``pooch`` into
 the cache. GitHub builds its archives on request and their bytes have changed over time (two different
@@ -44,7 +35,6 @@ Book: ``book/13_real_world.ipynb``.
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -52,152 +42,23 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
-import soundfile as sf
 
 from ..cache import atomic_path, cache_dir
+from .real_manifest import HASH_CHARS as _HASH_CHARS
+from .real_manifest import pcm_sha256, read_manifest, write_manifest
+from .real_manifest import read_pcm as _read_pcm
+from .real_meta import (ESC50_AUDIOSET, ESC50_CLASSES, FSDD_SPEAKERS, FSDD_TEST_SPEAKERS, FSDD_WORDS,  # noqa: F401
+                        MALE_SPEECH, SPEECH, SPEECH_CLASSES, TEST_FRACTION, _GENDER_SPEECH, _check_split,
+                        esc50_audioset, esc50_split)
+from .real_sources import (_ARCHIVES, _SR, _TITLE, ESC50_COMMIT, ESC50_URL, FSDD_COMMIT,  # noqa: F401
+                           FSDD_URL, RealDataMissing, _esc50_csv, _find, _how_to_get, data_roots)
 
 __all__ = ["ESC50_AUDIOSET", "ESC50_CLASSES", "ESC50_COMMIT", "ESC50_URL", "FSDD_COMMIT", "FSDD_URL",
            "FSDD_SPEAKERS", "FSDD_TEST_SPEAKERS", "SPEECH", "MALE_SPEECH", "SPEECH_CLASSES", "TEST_FRACTION",
            "RealClip", "ClipList", "RealDataMissing", "esc50", "fsdd", "esc50_split", "esc50_audioset",
            "fetch", "verify", "pcm_sha256", "data_roots", "FSDD_WORDS", "fsdd_words"]
 
-# ------------------------------------------------------------------------------------------------- sources
-#: karolpiczak/ESC-50, the last commit of ``master`` (2000 clips in ``audio/``, labels in ``meta/esc50.csv``).
-ESC50_COMMIT = "33c8ce9eb2cf0b1c2f8bcf322eb349b6be34dbb6"
-ESC50_URL = f"https://github.com/karolpiczak/ESC-50/archive/{ESC50_COMMIT}.zip"
-#: Jakobovski/free-spoken-digit-dataset at the commit of the copy in ``../shared/real/fsdd`` (3000 recordings).
-FSDD_COMMIT = "26eb9aaf76e81b692f806f9140c2d2777410d7a1"
-FSDD_URL = f"https://github.com/Jakobovski/free-spoken-digit-dataset/archive/{FSDD_COMMIT}.zip"
-_ARCHIVES = {
-    "esc50": dict(url=ESC50_URL, commit=ESC50_COMMIT, size="about 650 MB", known_hash=None),
-    "fsdd": dict(url=FSDD_URL, commit=FSDD_COMMIT, size="about 25 MB", known_hash=None),
-}
-_SR = {"esc50": 44100, "fsdd": 8000}
-_TITLE = {"esc50": "ESC-50", "fsdd": "the Free Spoken Digit Dataset (FSDD)"}
-
-#: Fraction of each ESC-50 class's source recordings held out (``split="test"``).
-TEST_FRACTION = 0.3
-
-#: FSDD's speakers (its ``metadata.py``): gender, accent. All six are men.
-FSDD_SPEAKERS = {
-    "jackson": ("male", "USA/neutral"),
-    "nicolas": ("male", "BEL/French"),
-    "theo": ("male", "USA/neutral"),
-    "yweweler": ("male", "DEU/German"),
-    "george": ("male", "GRC/Greek"),
-    "lucas": ("male", "DEU/German"),
-}
-#: Held-out FSDD speakers: one of each accent that has two speakers, so the other stays in training.
-FSDD_TEST_SPEAKERS = ("lucas", "theo")
-
-# ------------------------------------------------------------------------------------------------- AudioSet
-#: AudioSet's Speech and its children (``ontology.json``): the "speech classes" of the FSDD measurements.
-SPEECH = ("/m/09x0r", "Speech")
-MALE_SPEECH = ("/m/05zppz", "Male speech, man speaking")
-SPEECH_CLASSES = (
-    SPEECH,
-    MALE_SPEECH,
-    ("/m/02zsn", "Female speech, woman speaking"),
-    ("/m/0ytgt", "Child speech, kid speaking"),
-    ("/m/01h8n0", "Conversation"),
-    ("/m/02qldy", "Narration, monologue"),
-    ("/m/0261r1", "Babbling"),
-    ("/m/0brhx", "Speech synthesizer"),
-)
-_GENDER_SPEECH = {"male": MALE_SPEECH, "female": ("/m/02zsn", "Female speech, woman speaking")}
-
-#: ESC-50's 50 classes -> one AudioSet label each (all 50 among AudioSet's 527 labels, checked against the
-#: ontology by ``tests/test_real.py``): (target, ESC-50 category, AudioSet display name, mid, note). The note
-#: says why when no AudioSet class is the same thing. Rule: the class of the *sound source* where AudioSet has
-#: one (Dog, not Bark); the sound itself where two ESC-50 classes would otherwise share a label (rooster, hen).
-ESC50_AUDIOSET = (
-    (0, "dog", "Dog", "/m/0bt9lr", ""),
-    (1, "rooster", "Crowing, cock-a-doodle-doo", "/m/07qn5dc",
-     "ESC-50's rooster clips crow; the source class 'Chicken, rooster' is the parent of both Crowing and Cluck "
-     "and would merge rooster with hen"),
-    (2, "pig", "Pig", "/m/068zj", ""),
-    (3, "cow", "Cattle, bovinae", "/m/01xq0k1", ""),
-    (4, "frog", "Frog", "/m/09ld4", ""),
-    (5, "cat", "Cat", "/m/01yrx", ""),
-    (6, "hen", "Cluck", "/m/07st89h",
-     "the hens cluck; 'Chicken, rooster' (the source) would merge hen with rooster"),
-    (7, "insects", "Insect", "/m/03vt0",
-     "ESC-50's flying insects (flies, bees, mosquitoes) span three AudioSet leaves; 'Insect' is also the parent "
-     "of Cricket (ESC-50's crickets)"),
-    (8, "sheep", "Sheep", "/m/07bgp", ""),
-    (9, "crow", "Crow", "/m/04s8yn", ""),
-    (10, "rain", "Rain", "/m/06mb1", ""),
-    (11, "sea_waves", "Waves, surf", "/m/034srq", ""),
-    (12, "crackling_fire", "Crackle", "/m/07pzfmf",
-     "the sound ESC-50 names; its AudioSet parent 'Fire' fits as well"),
-    (13, "crickets", "Cricket", "/m/09xqv", ""),
-    (14, "chirping_birds", "Bird vocalization, bird call, bird song", "/m/020bb7",
-     "chirps and song of small birds; its child 'Chirp, tweet' covers single chirps only"),
-    (15, "water_drops", "Drip", "/m/07r5v4s", ""),
-    (16, "wind", "Wind", "/m/03m9d0z", ""),
-    (17, "pouring_water", "Pour", "/m/07prgkl", ""),
-    (18, "toilet_flush", "Toilet flush", "/m/01jt3m", ""),
-    (19, "thunderstorm", "Thunderstorm", "/m/0jb2l", ""),
-    (20, "crying_baby", "Baby cry, infant cry", "/t/dd00002", ""),
-    (21, "sneezing", "Sneeze", "/m/01hsr_", ""),
-    (22, "clapping", "Clapping", "/m/0l15bq", ""),
-    (23, "breathing", "Breathing", "/m/0lyf6", ""),
-    (24, "coughing", "Cough", "/m/01b_21", ""),
-    (25, "footsteps", "Walk, footsteps", "/m/07pbtc8", ""),
-    (26, "laughing", "Laughter", "/m/01j3sz", ""),
-    (27, "brushing_teeth", "Toothbrush", "/m/012xff", ""),
-    (28, "snoring", "Snoring", "/m/01d3sd", ""),
-    (29, "drinking_sipping", "Liquid", "/m/04k94",
-     "no single class fits: AudioSet has no drinking, sipping, slurping or swallowing sound; the clips are liquid "
-     "drawn into the mouth, so the parent 'Liquid' is the honest label (it is also the parent of Pour and Drip)"),
-    (30, "door_wood_knock", "Knock", "/m/07r4wb8", ""),
-    (31, "mouse_click", "Clicking", "/m/07qc9xj",
-     "no computer-mouse class ('Mouse' is the animal); the clicks are 'Clicking' (also the parent of Tick)"),
-    (32, "keyboard_typing", "Computer keyboard", "/m/01m2v", ""),
-    (33, "door_wood_creaks", "Creak", "/m/07qh7jl", ""),
-    (34, "can_opening", "Burst, pop", "/m/07qsvvw",
-     "no single class fits: nothing for opening a can; 'Burst, pop' is AudioSet's 'enclosure holding gas or liquid "
-     "coming open suddenly', the tab's pop; the hiss that follows is 'Fizz', which is not one of the 527 labels"),
-    (35, "washing_machine", "Whir", "/m/07s34ls",
-     "no single class fits: AudioSet has no washing machine; the drum's motor whirs ('Whir'), the water sloshes "
-     "('Slosh'); 'Mechanisms' is only the category"),
-    (36, "vacuum_cleaner", "Vacuum cleaner", "/m/0d31p", ""),
-    (37, "clock_alarm", "Alarm clock", "/m/046dlr", ""),
-    (38, "clock_tick", "Tick-tock", "/m/07qjznl", ""),
-    (39, "glass_breaking", "Shatter", "/m/07rn7sz", "the child of 'Glass' for breaking glass"),
-    (40, "helicopter", "Helicopter", "/m/09ct_", ""),
-    (41, "chainsaw", "Chainsaw", "/m/01j4z9", ""),
-    (42, "siren", "Siren", "/m/03kmc9", ""),
-    (43, "car_horn", "Vehicle horn, car horn, honking", "/m/0912c9", ""),
-    (44, "engine", "Engine", "/m/02mk9", ""),
-    (45, "train", "Train", "/m/07jdr", ""),
-    (46, "church_bells", "Church bell", "/m/03w41f", ""),
-    (47, "airplane", "Fixed-wing aircraft, airplane", "/m/0cmf2", ""),
-    (48, "fireworks", "Fireworks", "/m/0g6b5", ""),
-    (49, "hand_saw", "Sawing", "/m/01b82r", "AudioSet's 'Sawing' covers manual and motorised saws"),
-)
-#: ESC-50's category names in target order.
-ESC50_CLASSES = tuple(row[1] for row in ESC50_AUDIOSET)
-
-
-def esc50_audioset() -> list[dict]:
-    """The ESC-50 -> AudioSet table as a list of dicts (``target, category, audioset_name, mid, note``).
-
-    Returns
-    -------
-    list of dict
-        One row per ESC-50 class, in target order; ``note`` is empty where the AudioSet class is the same thing.
-
-    Book: ``book/13_real_world.ipynb``.
-    """
-    return [dict(target=t, category=c, audioset_name=n, mid=m, note=note) for t, c, n, m, note in ESC50_AUDIOSET]
-
-
 # ------------------------------------------------------------------------------------------------- records
-class RealDataMissing(FileNotFoundError):
-    """A real data set is not on this machine; the message says where it was looked for and how to get it."""
-
-
 @dataclass(frozen=True)
 class RealClip:
     """One real recording and its metadata (the audio is read by :meth:`load`).
@@ -287,56 +148,14 @@ class ClipList(list):
 
 
 # ------------------------------------------------------------------------------------------------- hashes
-def pcm_sha256(pcm: np.ndarray, sr: int) -> str:
-    """SHA-256 (hex) of decoded 16-bit audio: ``"<sr>:<channels>:"`` followed by the little-endian samples.
-
-    The same for a WAV and a lossless FLAC of the same samples, so one manifest checks both.
-
-    Parameters
-    ----------
-    pcm : np.ndarray [shape=(n, channels)], int16
-    sr : int
-        Sample rate in Hz.
-
-    Returns
-    -------
-    str
-        64 hex digits (the manifest keeps the first 16).
-
-    Book: ``book/13_real_world.ipynb``.
-    """
-    pcm = np.asarray(pcm)
-    if pcm.dtype != np.int16 or pcm.ndim != 2:
-        raise ValueError(f"pcm must be int16 of shape (n, channels), got {pcm.dtype} {pcm.shape}")
-    h = hashlib.sha256(f"{int(sr)}:{pcm.shape[1]}:".encode())
-    h.update(np.ascontiguousarray(pcm, dtype="<i2").tobytes())
-    return h.hexdigest()
-
-
-_HASH_CHARS = 16
-
-
-def _read_pcm(path: Path):
-    try:
-        pcm, sr = sf.read(str(path), dtype="int16", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError) as err:
-        raise ValueError(f"{path}: unreadable audio ({err}); the file is corrupt or truncated — delete it and "
-                         "get the data again") from None
-    if pcm.shape[0] == 0:
-        raise ValueError(f"{path}: no audio samples (empty or truncated file)")
-    return pcm, int(sr)
-
-
 _MANIFEST: dict | None = None
 
 
 def _manifest() -> dict:
+    """The committed manifest, ``{dataset: {name: hash}}``, read once (:func:`.real_manifest.read_manifest`)."""
     global _MANIFEST
     if _MANIFEST is None:
-        from . import _real_manifest as m
-
-        _MANIFEST = {ds: dict(line.split() for line in text.strip().splitlines())
-                     for ds, text in (("esc50", m.ESC50), ("fsdd", m.FSDD))}
+        _MANIFEST = read_manifest()
     return _MANIFEST
 
 
@@ -390,158 +209,20 @@ def verify(clips: Sequence[RealClip], *, progress: bool = False) -> dict:
 
 
 def _write_manifest(esc50_root, fsdd_root, path) -> Path:
-    """Regenerate ``_real_manifest.py`` from complete local copies (a maintainer's tool, not used at run time)."""
-    parts = ['"""Content hashes of the real recordings (generated by neuralogram.data.real._write_manifest).',
-             "",
-             "One line per clip: file name without extension, then the first 16 hex digits of the SHA-256 of its",
-             "decoded 16-bit samples (neuralogram.data.real.pcm_sha256). Do not edit by hand.",
-             '"""', ""]
-    for ds, clips in (("ESC50", esc50(root=esc50_root)), ("FSDD", fsdd(root=fsdd_root))):
-        lines = []
-        for c in sorted(clips, key=lambda c: c.name):
-            pcm, sr = _read_pcm(c.path)
-            lines.append(f"{c.name} {pcm_sha256(pcm, sr)[:_HASH_CHARS]}")
-        parts.append(f'{ds} = """\n' + "\n".join(lines) + '\n"""\n')
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text("\n".join(parts))
+    """Regenerate ``real_manifest.csv`` from complete local copies (a maintainer's tool, not used at run time);
+    prints the digest to record as ``real_manifest.MANIFEST_SHA256``."""
+    print("MANIFEST_SHA256 =", write_manifest(list(esc50(root=esc50_root)) + list(fsdd(root=fsdd_root)), path))
     return Path(path)
 
 
-# ------------------------------------------------------------------------------------------------- where
-def _repo_shared() -> Path:
-    return Path(__file__).resolve().parents[2].parent / "shared" / "real"
-
-
-def data_roots() -> list[tuple[str, Path]]:
-    """The folders searched for real data, in order: ``$NEURALOGRAM_DATA``, ``../shared/real``, the cache.
-
-    Returns
-    -------
-    list of (origin, Path)
-        ``origin`` is ``"NEURALOGRAM_DATA"``, ``"../shared/real"`` or ``"cache"``. ``../shared/real`` is left out
-        when ``$NEURALOGRAM_NO_SHARED`` is set to anything but ``""`` or ``"0"``.
-
-    Book: ``book/13_real_world.ipynb``.
-    """
-    roots = []
-    env = os.environ.get("NEURALOGRAM_DATA")
-    if env:
-        roots.append(("NEURALOGRAM_DATA", Path(env).expanduser()))
-    if os.environ.get("NEURALOGRAM_NO_SHARED", "") in ("", "0"):
-        roots.append(("../shared/real", _repo_shared()))
-    roots.append(("cache", _cache_root()))
-    return roots
-
-
-def _cache_root() -> Path:
-    root = Path(os.environ.get("NEURALOGRAM_CACHE", Path.home() / ".cache" / "neuralogram")).expanduser()
-    return root / "real"   # not created here: looking for data must not make folders
-
-
-def _esc50_dirs(root: Path):
-    """Folders under ``root`` that may hold ESC-50 (the subset layout or the GitHub archive's)."""
-    yield root
-    yield root / "esc50-subset"
-    yield root / "esc50"
-    if root.is_dir():
-        for p in sorted(root.glob("ESC-50*")):
-            yield p
-        for p in sorted(root.glob("esc50-*/ESC-50*")):   # fetch(): cache/real/esc50-<commit>/ESC-50-<commit>
-            yield p
-
-
-def _fsdd_dirs(root: Path):
-    yield root
-    yield root / "fsdd"
-    if root.is_dir():
-        for p in sorted(root.glob("free-spoken-digit-dataset*")):
-            yield p
-        for p in sorted(root.glob("fsdd-*/free-spoken-digit-dataset*")):
-            yield p
-
-
-def _esc50_csv(d: Path) -> Path | None:
-    for p in (d / "esc50.csv", d / "meta" / "esc50.csv"):
-        if p.is_file() and (d / "audio").is_dir():
-            return p
-    return None
-
-
-def _find(dataset: str, root) -> tuple[Path, str]:
-    roots = [("root", Path(root).expanduser())] if root is not None else data_roots()
-    looked = []
-    for origin, r in roots:
-        for d in (_esc50_dirs(r) if dataset == "esc50" else _fsdd_dirs(r)):
-            ok = _esc50_csv(d) is not None if dataset == "esc50" else (d / "recordings").is_dir()
-            if ok:
-                return d, origin
-        looked.append(f"{origin} ({r}{'' if r.is_dir() else ': no such folder'})")
-    what = ("esc50-subset/ (audio/ and esc50.csv) or ESC-50-*/ (audio/ and meta/esc50.csv)" if dataset == "esc50"
-            else "fsdd/ or free-spoken-digit-dataset-*/ with recordings/")
-    raise RealDataMissing(f"{_TITLE[dataset]} was not found: looked for {what} in " + "; ".join(looked)
-                          + f". To get it: {_how_to_get(dataset)}.")
-
-
-def _how_to_get(dataset: str) -> str:
-    a = _ARCHIVES[dataset]
-    return (f"`from neuralogram.data import real; real.{dataset}(download=True)` downloads {a['size']} from "
-            f"{a['url'].split('/archive/')[0]} @ {a['commit'][:7]} into {_cache_root()} (online), or set "
-            f"NEURALOGRAM_DATA to a folder that holds a copy")
-
-
-# ------------------------------------------------------------------------------------------------- splits
-def _check_split(split):
-    if split not in (None, "train", "test"):
-        raise ValueError(f"split must be None, 'train' or 'test', got {split!r}")
-
-
-def _rank(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def esc50_split(src_files: Sequence[str], targets: Sequence[int], *, test_fraction: float = TEST_FRACTION
-                ) -> dict[str, str]:
-    """Assign each ESC-50 source recording to ``"train"`` or ``"test"``, per class, by a hash of its id.
-
-    Within each class the distinct sources are ranked by ``sha256("esc50:" + src_file)`` and the first
-    ``round(test_fraction * n)`` (at least 1 and at most ``n - 1``; none when ``n == 1``) are held out, so every
-    class with two or more sources has clips on both sides and all takes of one source stay together. A source
-    listed under two classes is held out if either class holds it out.
-
-    Parameters
-    ----------
-    src_files : sequence of str
-        ``src_file`` of every clip.
-    targets : sequence of int
-        Class of every clip (same length).
-    test_fraction : float
-        In (0, 1).
-
-    Returns
-    -------
-    dict
-        ``src_file -> "train" | "test"``.
-
-    Book: ``book/13_real_world.ipynb``.
-    """
-    if len(src_files) != len(targets):
-        raise ValueError(f"src_files and targets differ in length ({len(src_files)} vs {len(targets)})")
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    by_class: dict[int, set] = {}
-    for s, t in zip(src_files, targets):
-        by_class.setdefault(int(t), set()).add(str(s))
-    out = {str(s): "train" for s in src_files}
-    for t, sources in by_class.items():
-        ranked = sorted(sources, key=lambda s: (_rank(f"esc50:{s}"), s))
-        n = len(ranked)
-        k = 0 if n < 2 else min(max(int(round(test_fraction * n)), 1), n - 1)
-        for s in ranked[:k]:
-            out[s] = "test"
-    return out
-
-
 # ------------------------------------------------------------------------------------------------- loaders
+def _locate(dataset: str, root, download: bool) -> tuple[Path, str]:
+    """The folder that holds ``dataset`` and where it was found: fetched into the cache first when ``download``."""
+    if download:
+        return _find(dataset, fetch(dataset))[0], "cache (download)"
+    return _find(dataset, root)
+
+
 def _audio_file(audio_dir: Path, filename: str) -> Path | None:
     stem = Path(filename).stem
     for ext in (".wav", ".flac"):
@@ -579,11 +260,7 @@ def esc50(split: str | None = None, *, root=None, download: bool = False) -> Cli
     Book: ``book/13_real_world.ipynb``.
     """
     _check_split(split)
-    if download:
-        d, _ = _find("esc50", fetch("esc50"))
-        origin = "cache (download)"
-    else:
-        d, origin = _find("esc50", root)
+    d, origin = _locate("esc50", root, download)
     meta = _esc50_csv(d)
     with open(meta, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -648,11 +325,7 @@ def fsdd(split: str | None = None, *, root=None, download: bool = False) -> Clip
     Book: ``book/13_real_world.ipynb``.
     """
     _check_split(split)
-    if download:
-        d, _ = _find("fsdd", fetch("fsdd"))
-        origin = "cache (download)"
-    else:
-        d, origin = _find("fsdd", root)
+    d, origin = _locate("fsdd", root, download)
     speakers_csv = d / "speakers.csv"
     if speakers_csv.is_file():
         with open(speakers_csv, newline="") as f:
@@ -760,9 +433,6 @@ def fetch(dataset: str, *, dest=None, url: str | None = None, known_hash: str | 
 
 
 # ------------------------------------------------------------------------------------------------- words
-#: The spoken digits as words, indexed by the digit.
-FSDD_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-
 
 def fsdd_words(*, takes=range(0, 50, 5), speakers=None, seconds: float = 1.0, split: str | None = None,
                root=None, download: bool = False):

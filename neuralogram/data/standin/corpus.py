@@ -25,8 +25,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ... import audio
-from ...audio import PAPER_SR
+from ...audio import PAPER_SR, resampler
 from ...cache import cache_dir, param_hash
 from ..store import Clip, write_store
 from . import soundfont, speech, synth
@@ -234,8 +233,8 @@ def _code_hash() -> str:
     """Hash of the code that makes the audio: the generators, the mixer and the resampler they call (without
     import statements). A changed generator never reuses a cached corpus."""
     h = hashlib.sha256()
-    for obj in (synth, soundfont, speech, make_clip, _speech_source, audio._resample, audio._resample_stream,
-                audio._resample_kernel_margin):
+    for obj in (synth, soundfont, speech, make_clip, _speech_source, resampler._resample, resampler._resample_stream,
+                resampler._resample_kernel_margin):
         h.update(_code_source(obj).encode())
     h.update(repr(sorted(LABELS.items())).encode() + repr(FAMILY_WEIGHTS).encode())
     return h.hexdigest()[:12]
