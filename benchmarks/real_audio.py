@@ -17,7 +17,7 @@ computes what is new), with the definitions of ``neuralogram.probes.real_world``
 
 Prints one table per quantity; with ``--json`` also writes every number (with the per-class AP) to a file.
 
-Book: ``book/13_real_world.ipynb``.
+Book: ``book/14_real_world.ipynb``.
 """
 from __future__ import annotations
 

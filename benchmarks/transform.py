@@ -132,15 +132,16 @@ def against(rev, minutes, threads, name, repeats):
 @torch.inference_mode()
 def flop_floor(minutes, threads, name, n_windows):
     """Seconds the trunk alone needs for ``n_windows`` ready spectrograms, at its best batch size."""
-    from neuralogram.model import count_flops
-    from neuralogram.spectral import LinearSpectrogram
+    from neuralogram.audio import resample
 
     torch.set_num_threads(threads)
     model, _ = _load(name)
-    spec = LinearSpectrogram()
     y = torch.from_numpy(make_signal(2.5))
-    segs = torch.stack([y[s:s + 16000] for s in range(0, 256 * 4000, 4000)])
-    S = spec(segs).unsqueeze(1).contiguous()  # 256 ready windows
+    if model.sr != 8000:
+        y = resample(y, orig_sr=8000, target_sr=model.sr)
+    W, H = int(2 * model.sr), model.sr // 2
+    segs = torch.stack([y[s:s + W] for s in range(0, 256 * H, H)])
+    S = model.frontend(segs).contiguous()  # 256 ready windows: the network's own input
     best = None
     for bs in (1, 2, 4, 8, 16, 32, 64):
         model.features(S[:bs])  # warm-up
@@ -152,7 +153,7 @@ def flop_floor(minutes, threads, name, n_windows):
         print(f"  trunk only, batch {bs:3d}: {per * 1e3:6.2f} ms/window")
         if best is None or per < best[1]:
             best = (bs, per)
-    gflop = count_flops(model.config) / 1e9
+    gflop = model.count_flops() / 1e9
     return best, gflop
 
 
@@ -171,7 +172,8 @@ def main(argv=None):
     if args.compare_only:
         return _report_against(args, {})
     audio_s = args.minutes * 60
-    print(f"one signal of {args.minutes:g} min at 8 kHz, window 2 s, hop 0.5 s; torch {torch.__version__}, "
+    print(f"one signal of {args.minutes:g} min at 8 kHz (resampled to the network's rate by the transform), window 2 s, "
+          f"hop 0.5 s; torch {torch.__version__}, "
           f"{args.threads} thread(s), {os.cpu_count()} CPU(s)")
     res = {m: run_child(m, args.minutes, args.threads, args.model) for m in ("exact", "fast")}
     n_windows = res["exact"]["shape"][1]

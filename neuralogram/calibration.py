@@ -14,7 +14,7 @@ over the bins. Two readings for multi-label tags:
 * ``"all"``: every (clip, class) pair, its probability and whether the label is present (dominated by the many
   easy negatives, so it is always small).
 
-Book: ``book/13_real_world.ipynb``.
+Book: ``book/14_real_world.ipynb``.
 """
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def reliability(proba, labels, *, n_bins: int = 15, kind: str = "top") -> dict:
     dict
         ``edges`` (n_bins + 1), ``confidence``, ``accuracy`` (NaN in empty bins), ``count``.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     if int(n_bins) != n_bins or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer, got {n_bins}")
@@ -80,7 +80,7 @@ def reliability(proba, labels, *, n_bins: int = 15, kind: str = "top") -> dict:
 def expected_calibration_error(proba, labels, *, n_bins: int = 15, kind: str = "top") -> float:
     """Expected calibration error (15 equal-width bins by default): sum over bins of count/n x |acc - conf|.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     r = reliability(proba, labels, n_bins=n_bins, kind=kind)
     m = r["count"] > 0
@@ -90,7 +90,7 @@ def expected_calibration_error(proba, labels, *, n_bins: int = 15, kind: str = "
 def apply_temperature(logits, temperature: float, *, loss: str = "bce") -> np.ndarray:
     """Probabilities from logits divided by ``temperature``: sigmoid (``loss="bce"``) or softmax (``"mse"``).
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
         raise ValueError(f"temperature must be a positive finite number, got {temperature!r}")
@@ -136,7 +136,7 @@ def fit_temperature(logits, labels, *, loss: str = "bce", objective: str = "all"
     -------
     float
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     from scipy.optimize import minimize_scalar
 
@@ -172,7 +172,7 @@ def out_of_set(proba, *, threshold: float = OUT_OF_SET_THRESHOLD):
     >>> out_of_set(np.array([0.1, 0.3, 0.2]))
     True
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     if not 0 < threshold < 1:
         raise ValueError(f"threshold must be in (0, 1), got {threshold}")
@@ -197,7 +197,7 @@ def calibration_report(logits, labels, *, loss: str = "bce", objective: str = "a
         ``ece_all_after`` (every clip-class pair), ``nll_before``/``nll_after``, ``n_clips``, ``n_bins``,
         ``threshold`` and ``out_of_set_rate`` (fraction of these clips where nothing is confident after).
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     Z, Y = np.asarray(logits, np.float64), np.asarray(labels).astype(bool)
     T = fit_temperature(Z, Y, loss=loss, objective=objective)

@@ -38,7 +38,7 @@ Here (``python -m heareval.embeddings.runner neuralogram.hear`` evaluates it):
 The other direction, :func:`neuralogram_of`, returns the neuralogram of *any* HEAR-compatible module: its timestamp
 embeddings stacked over time, ``(dim, n_timestamps)``, with times in seconds.
 
-Book: ``book/14_hear.ipynb``.
+Book: ``book/15_hear.ipynb``.
 """
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ class HearModel(torch.nn.Module):
     scene_embedding_size, timestamp_embedding_size : int
         The channel count of ``layer`` (E for ``conv5_4``).
 
-    Book: ``book/14_hear.ipynb``.
+    Book: ``book/15_hear.ipynb``.
     """
 
     sample_rate = SAMPLE_RATE
@@ -123,7 +123,7 @@ class HearModel(torch.nn.Module):
         """Timestamp embeddings and timestamps (ms) of ``audio`` (n_sounds, n_samples): see
         :func:`get_timestamp_embeddings`.
 
-        Book: ``book/14_hear.ipynb``.
+        Book: ``book/15_hear.ipynb``.
         """
         return get_timestamp_embeddings(audio, self)
 
@@ -183,7 +183,7 @@ def load_model(model_file_path: str = "", *, hop_ms: float = HOP_MS, scene_hop: 
     ValueError
         An unknown name, a file that is not a neuralogram checkpoint, a bad option.
 
-    Book: ``book/14_hear.ipynb``.
+    Book: ``book/15_hear.ipynb``.
     """
     from .checkpoints import available_models
     from .checkpoints import load_model as _load
@@ -257,7 +257,7 @@ def timestamps_ms(n_samples: int, *, sr: int = SAMPLE_RATE, hop_ms: float = HOP_
     duration (1.07 s at 16 kHz: 0, 50, ..., 1050 ms, 22 timestamps). Computed from integer sample counts, so they
     do not drift on long sounds.
 
-    Book: ``book/14_hear.ipynb``.
+    Book: ``book/15_hear.ipynb``.
     """
     n = check_positive(n_samples, "n_samples", integer=True)
     sr = check_sr(sr)
@@ -290,7 +290,7 @@ def get_timestamp_embeddings(audio, model: HearModel):
     ValueError
         A model not from :func:`load_model`, audio that is not 2-D, empty, or holds NaN/Inf.
 
-    Book: ``book/14_hear.ipynb``.
+    Book: ``book/15_hear.ipynb``.
     """
     x, out_device = _check_call(audio, model)
     n_sounds, n = x.shape
@@ -322,7 +322,7 @@ def get_scene_embeddings(audio, model: HearModel) -> torch.Tensor:
     torch.Tensor [shape=(n_sounds, model.scene_embedding_size)], float32
         On the audio's device.
 
-    Book: ``book/14_hear.ipynb``.
+    Book: ``book/15_hear.ipynb``.
     """
     x, out_device = _check_call(audio, model)
     sr8 = model.net.sr
@@ -381,7 +381,7 @@ def neuralogram_of(module, y, *, sr: int, model=None):
     >>> N.shape, t[:3]                                                     # doctest: +SKIP
     ((500, 601), array([0.  , 0.05, 0.1 ]))
 
-    Book: ``book/14_hear.ipynb``.
+    Book: ``book/15_hear.ipynb``.
     """
     if isinstance(module, str):
         try:

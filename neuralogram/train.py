@@ -119,7 +119,7 @@ def batch_augment(spec: torch.Tensor, target: torch.Tensor, *, mixup_alpha: floa
         convolutional, and a sound shorter than 2 s (a spoken digit "as recorded") is tagged from a window of its
         own length, which 2 s crops never show it. 0 turns it off.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     import torchaudio.transforms as T
 

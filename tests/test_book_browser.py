@@ -6,7 +6,7 @@ Serves ``_build/html`` on 127.0.0.1 and resolves every other host name to nothin
 every internal link (and its #fragment) resolves, math typeset by MathJax (no raw ``\\(`` / ``$$`` left), no code or
 output line wider than the text column at 1400 px, and the executed widgets rendered from their saved state (views
 present; their figures loaded where the saved state holds an Output or Image widget, not only progress bars). The landing page's sidebar lists every chapter of ``_toc.yml``. Screenshots of the
-landing page and chapters 6, 7, 12, 13 and 14 go to ``_build/screenshots/``.
+landing page and chapters 6, 7, 12, 13, 14 and 15 go to ``_build/screenshots/``.
 
 Book: every page (``book/intro.md``, ``book/NN_*.ipynb``).
 """
@@ -30,7 +30,8 @@ CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chro
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", shutil.which("chromedriver") or "/usr/bin/chromedriver")
 WIDTH, HEIGHT = 1400, 1000
 SCREENSHOT_PAGES = {"book/intro": "landing", "book/06_neuralogram": "06", "book/07_pitch": "07",
-                    "book/12_reproduced": "12", "book/13_real_world": "13", "book/14_hear": "14"}
+                    "book/12_reproduced": "12", "book/13_audioset_net": "13", "book/14_real_world": "14",
+                    "book/15_hear": "15"}
 
 if not (HTML / "index.html").is_file():
     pytest.skip("no rendered book: _build/html is missing (`make browser` builds it, then runs this test)",

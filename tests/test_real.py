@@ -512,6 +512,7 @@ def test_model_rate_audio_reads_the_one_cache(tiny_real, monkeypatch):
         assert y.size == ref.size and np.abs(y - np.clip(ref, -1, 1)).max() < 2 / 32768   # 16-bit rounding only
     for c, y in zip(fsdd, got[len(esc):]):
         np.testing.assert_array_equal(y, c.load())
+    resample = audio_mod.resample
     monkeypatch.setattr(audio_mod, "resample", lambda *a, **k: pytest.fail("resampled a cached clip"))
     again = rw.model_rate_audio(esc)
     for a, b in zip(got, again):
@@ -523,5 +524,10 @@ def test_model_rate_audio_reads_the_one_cache(tiny_real, monkeypatch):
     monkeypatch.setitem(real._manifest()["esc50"], esc[0].name, "f" * 16)
     with pytest.raises(ValueError, match="does not match the committed manifest"):
         real_at_8k(esc[0])
-    with pytest.raises(ValueError, match="8000 Hz"):
-        rw.model_rate_audio(esc, sr=16000)
+    # a network at another rate (mn04: 32 kHz) hears the book's band: the 8 kHz signal, resampled to its rate
+    monkeypatch.setattr(audio_mod, "resample", resample)
+    up = rw.model_rate_audio(fsdd, sr=16000)
+    for c, y in zip(fsdd, up):
+        np.testing.assert_allclose(y, resample(c.load(), orig_sr=8000, target_sr=16000).numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="sample rate"):
+        rw.model_rate_audio(fsdd, sr=0)

@@ -7,7 +7,7 @@ cannot lex), and everywhere makes the package importable and prints the versions
 
     python tools/sync_setup_cell.py            # rewrite the first code cell of every book/NN_*.ipynb
     python tools/sync_setup_cell.py --check    # exit 1 if a chapter's cell differs (tests/test_setup_cell.py)
-    python tools/sync_setup_cell.py book/14_hear.ipynb   # only these chapters
+    python tools/sync_setup_cell.py book/15_hear.ipynb   # only these chapters
 
 A chapter whose first code cell is still the old set-up (it starts with the ``# Setup`` comment and also holds the
 chapter's imports) is split: the set-up part is replaced, the chapter's own lines (imports, and anything else

@@ -24,7 +24,7 @@ audiomentations draws from Python's ``random`` and NumPy's global generator; :cl
 ``(seed, index)`` around each call and restores them afterwards, so the output depends on the seed and the
 clip index only, not on the order clips are made in or on what ran before.
 
-Book: ``book/13_real_world.ipynb``.
+Book: ``book/14_real_world.ipynb``.
 """
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ class AugmentConfig:
     mix_db : (float, float)
         Level of the second clip relative to the first in :func:`mix`, in dB (RMS).
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
 
     p_short: float = 0.3
@@ -126,7 +126,7 @@ def seeded(*key: int):
 
     audiomentations draws its parameters from these two global generators.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     state_py, state_np = random.getstate(), np.random.get_state()
     s = np.random.SeedSequence([int(k) for k in key]).generate_state(2)
@@ -146,7 +146,7 @@ def _rms(x) -> float:
 def snr_db(clean, noisy) -> float:
     """Signal-to-noise ratio of ``noisy = clean + noise`` in dB (RMS of ``clean`` over RMS of the difference).
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     clean, noisy = np.asarray(clean, np.float64), np.asarray(noisy, np.float64)
     if clean.shape != noisy.shape:
@@ -168,7 +168,7 @@ def mix(a, b, rel_db: float) -> np.ndarray:
     -------
     np.ndarray, float32 [shape=(max(len(a), len(b)),)]
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.ndim != 1 or b.ndim != 1 or not a.size or not b.size:
@@ -197,7 +197,7 @@ def place_short(audio, *, sr: int, rng: np.random.Generator, seconds: float, win
     onset_s : float
         Where the segment starts in the window, in seconds.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     x = np.asarray(audio, np.float32)
     n_win, n_seg = int(round(window_seconds * sr)), int(round(seconds * sr))
@@ -226,7 +226,7 @@ def place_short(audio, *, sr: int, rng: np.random.Generator, seconds: float, win
 def measure_rt60(rir, *, sr: int) -> float:
     """Reverberation time of an impulse response in seconds (Schroeder integration, T30 extrapolated to 60 dB).
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     import pyroomacoustics as pra
 
@@ -269,7 +269,7 @@ def rir_bank(*, n: int = 48, rt60_range=(0.1, 1.0), sr: int = 8000, seed: int = 
         ``rir_000.wav`` ... (float32 WAV at ``sr``, peak 1) and ``bank.json`` (target and measured RT60s),
         under ``$NEURALOGRAM_CACHE/rirs``; audiomentations' ``ApplyImpulseResponse`` reads it.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     import soundfile as sf
     from tqdm.auto import tqdm
@@ -313,7 +313,7 @@ def rir_bank(*, n: int = 48, rt60_range=(0.1, 1.0), sr: int = 8000, seed: int = 
 class Background:
     """A real background recording for the noise floor: its file and its labels (indices into a label space).
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
 
     path: str
@@ -338,7 +338,7 @@ class Augmenter:
     >>> aug = Augmenter(AugmentConfig(), sr=8000)          # doctest: +SKIP
     >>> y, info = aug(x, index=42)                         # the same (seed, 42) gives the same y
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
 
     def __init__(self, config: AugmentConfig | None = None, *, sr: int = 8000,

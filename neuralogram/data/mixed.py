@@ -22,7 +22,7 @@ everything mixed in come from the ESC-50 *training* sources only: no held-out so
 The corpus is packed with :func:`~.store.write_store` (so :mod:`neuralogram.train` reads it unchanged) and cached
 under ``$NEURALOGRAM_CACHE/corpora`` with a name that hashes its parameters and the augmentation's code.
 
-Book: ``book/13_real_world.ipynb``.
+Book: ``book/14_real_world.ipynb``.
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ _SR = 8000
 def mixed_label_space() -> tuple[list[str], list[str]]:
     """(display names, machine ids) of the mixed corpus: the stand-in labels, then the ESC-50 ones not among them.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     from .standin.corpus import label_mids, label_names
 
@@ -77,13 +77,13 @@ def real_at_8k(clip: "real.RealClip") -> Path:
     already at 8 kHz (FSDD) is copied. The file is named by the clip and its content (the manifest's hash of its
     samples, else a hash of the file), so another clip of the same name never reads a stale file.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     import soundfile as sf
 
     from ..audio import resample
 
-    key = real._manifest()[clip.dataset].get(clip.name) or hashlib.sha256(clip.path.read_bytes()).hexdigest()
+    key = real._manifest().get(clip.dataset, {}).get(clip.name) or hashlib.sha256(clip.path.read_bytes()).hexdigest()
     out = cache_dir("real8k", clip.dataset) / f"{clip.name}-{key[:16]}.wav"
     if not out.is_file():
         y = clip.load()
@@ -133,7 +133,7 @@ def mixed_params(*, standin_clips: int = 4000, standin_seed: int = 0, standin_se
     seed : int
     augment : AugmentConfig
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     for name, v in (("standin_clips", standin_clips), ("esc50_copies", esc50_copies), ("fsdd_clips", fsdd_clips),
                     ("fsdd_eval_clips", fsdd_eval_clips)):
@@ -151,7 +151,7 @@ def mixed_params(*, standin_clips: int = 4000, standin_seed: int = 0, standin_se
 def mixed_path(**kwargs) -> Path:
     """Where :func:`mixed_corpus` caches the corpus made with these parameters (see :func:`mixed_params`).
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     p = mixed_params(**kwargs)
     return cache_dir("corpora") / f"mixed-{p['standin']['n_clips']}-s{p['seed']}-{param_hash(p)}.h5"
@@ -162,7 +162,7 @@ def mixed_corpus(*, progress: bool = True, workers: int | None = None, **kwargs)
 
     Raises :class:`~.real.RealDataMissing` when ESC-50 or FSDD cannot be found (the message says how to get them).
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     path = mixed_path(**kwargs)
     if not path.is_file():
@@ -319,7 +319,7 @@ def generate_mixed(path, params: dict, *, progress: bool = True, workers: int | 
     The bytes depend on ``params`` only (every clip is drawn from generators seeded by its index), not on the
     number of worker processes. The generation time is written beside it (``NAME.json``).
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     from .standin.corpus import standin_corpus
 

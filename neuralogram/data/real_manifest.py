@@ -13,7 +13,7 @@ set, file name without extension, hash), sorted by data set and name. :data:`MAN
 its bytes (``tests/test_real_manifest.py`` checks it); :func:`write_manifest` regenerates it from complete local
 copies and returns the new digest to record here. Do not edit the file by hand.
 
-Book: ``book/13_real_world.ipynb``.
+Book: ``book/14_real_world.ipynb``.
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def pcm_sha256(pcm: np.ndarray, sr: int) -> str:
     str
         64 hex digits (the manifest keeps the first 16).
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     pcm = np.asarray(pcm)
     if pcm.dtype != np.int16 or pcm.ndim != 2:
@@ -69,7 +69,7 @@ def read_pcm(path: Path):
 
     Raises ``ValueError`` naming the file when it cannot be decoded or holds no samples.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     try:
         pcm, sr = sf.read(str(path), dtype="int16", always_2d=True)
@@ -92,7 +92,7 @@ def read_manifest(path=MANIFEST_PATH) -> dict[str, dict[str, str]]:
     ValueError
         The file does not have the manifest's columns.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     out: dict[str, dict[str, str]] = {"esc50": {}, "fsdd": {}}
     with open(path, newline="") as f:
@@ -118,7 +118,7 @@ def write_manifest(clips, path=MANIFEST_PATH) -> str:
     str
         The SHA-256 of the written file: record it as :data:`MANIFEST_SHA256`.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     rows = sorted((c.dataset, c.name, pcm_sha256(*read_pcm(c.path))[:HASH_CHARS]) for c in clips)
     with atomic_path(path) as tmp:

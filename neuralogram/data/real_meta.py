@@ -4,7 +4,7 @@ splits each set into training and held-out clips.
 No files are read here: these are the tables and the split rule that :mod:`neuralogram.data.real` applies to
 the clips it finds.
 
-Book: ``book/13_real_world.ipynb``.
+Book: ``book/14_real_world.ipynb``.
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def esc50_audioset() -> list[dict]:
     list of dict
         One row per ESC-50 class, in target order; ``note`` is empty where the AudioSet class is the same thing.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     return [dict(target=t, category=c, audioset_name=n, mid=m, note=note) for t, c, n, m, note in ESC50_AUDIOSET]
 
@@ -113,7 +113,7 @@ def esc50_split(src_files: Sequence[str], targets: Sequence[int], *, test_fracti
     dict
         ``src_file -> "train" | "test"``.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     if len(src_files) != len(targets):
         raise ValueError(f"src_files and targets differ in length ({len(src_files)} vs {len(targets)})")

@@ -11,7 +11,7 @@ searched, in order (the first folder that holds the set wins):
 
 When none holds the set, :class:`RealDataMissing` says where it looked and gives the exact call that fetches it.
 
-Book: ``book/13_real_world.ipynb``.
+Book: ``book/14_real_world.ipynb``.
 """
 from __future__ import annotations
 
@@ -32,12 +32,12 @@ _ARCHIVES = {
     "fsdd": dict(url=FSDD_URL, commit=FSDD_COMMIT, size="about 25 MB", known_hash=None),
 }
 _SR = {"esc50": 44100, "fsdd": 8000}
-_TITLE = {"esc50": "ESC-50", "fsdd": "the Free Spoken Digit Dataset (FSDD)"}
+_TITLE = {"esc50": "ESC-50", "fsdd": "the Free Spoken Digit Dataset (FSDD)", "urbansound8k": "UrbanSound8K"}
 
 class RealDataMissing(FileNotFoundError):
     """A real data set is not on this machine; the message says where it was looked for and how to get it.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
 
 
@@ -55,7 +55,7 @@ def data_roots() -> list[tuple[str, Path]]:
         ``origin`` is ``"NEURALOGRAM_DATA"``, ``"../shared/real"`` or ``"cache"``. ``../shared/real`` is left out
         when ``$NEURALOGRAM_NO_SHARED`` is set to anything but ``""`` or ``"0"``.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     roots = []
     env = os.environ.get("NEURALOGRAM_DATA")

@@ -17,7 +17,7 @@ from .. import signals
 from ..checkpoints import resolve_model
 from .cache import cached_arrays, model_key
 from ..transform import neuralogram
-from .common import spearman
+from .common import from_floor, spearman
 
 __all__ = ["PITCH_DEFAULTS", "pitch_run", "pitch_metrics", "pitch_probe", "pitch_compare", "peak_order"]
 
@@ -135,6 +135,7 @@ def pitch_metrics(N, freqs, down, *, active_threshold: float = 0.1, min_freq: fl
         raise ValueError("down must mark some (not all) windows as the downward sweep")
     if not np.isfinite(N).all():
         raise ValueError("N contains NaN or Inf")
+    N = from_floor(N)   # a hard-swish embedding (mn04) can be negative: levels are read from its floor
     up = ~down
     E = N.shape[0]
     peak = N.max(1)

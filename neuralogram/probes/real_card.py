@@ -5,7 +5,7 @@ stand-in's clean clips, the held-out ESC-50 sources, the held-out FSDD speakers)
 definitions (:mod:`.real_world`); :func:`finish_real_model` fits the temperature there, stores it in the
 checkpoint and writes the card's real-data sections (``tools/train-shipped.sh`` runs it after training).
 
-Book: ``book/13_real_world.ipynb``.
+Book: ``book/14_real_world.ipynb``.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def evaluate_mixed(model, info, store, *, hop: float = 0.5, progress: bool = Fal
       (``objective="top"``: what a reader sees); ``calibration_all_pairs`` the usual fit to every clip-class
       pair, for comparison.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     import torch
 
@@ -60,16 +60,16 @@ def evaluate_mixed(model, info, store, *, hop: float = 0.5, progress: bool = Fal
 
     n_st = len(standin_label_names())        # the mixed label space starts with the stand-in's labels
     st = kind == "standin"
-    ap_st = average_precision(apply_temperature(Z[st][:, :n_st], T_before, loss=model.config.loss), Y[st][:, :n_st])
+    ap_st = average_precision(apply_temperature(Z[st][:, :n_st], T_before, loss=model.loss), Y[st][:, :n_st])
     out = {"standin": {"mAP": float(np.nanmean(ap_st)), "n_clips": int(st.sum()), "n_classes": int(n_st)},
-           "calibration": calibration_report(Z, Y, loss=model.config.loss, objective="top"),
-           "calibration_all_pairs": calibration_report(Z, Y, loss=model.config.loss, objective="all")}
+           "calibration": calibration_report(Z, Y, loss=model.loss, objective="top"),
+           "calibration_all_pairs": calibration_report(Z, Y, loss=model.loss, objective="all")}
     # ESC-50 held-out sources, whole clips: the real-audio benchmark's definition (probes.real_world)
     from ..probes.real_world import clip_logits, esc50_metrics, tag_probs
 
     clips = real.esc50("test")
     P = tag_probs(clip_logits(clips, model, info, hop=hop, cache=False, progress=progress),
-                  loss=model.config.loss, temperature=T_before)
+                  loss=model.loss, temperature=T_before)
     m = esc50_metrics(P, store.label_mids, [c.target for c in clips], names)
     out["esc50"] = {"n_clips": m["n"], "mAP": m["mAP"], "top1_among_50": m["top1"], "top1_any_tag": m["top_tag"],
                     "top5_tags": m["top5_tags"],
@@ -78,7 +78,7 @@ def evaluate_mixed(model, info, store, *, hop: float = 0.5, progress: bool = Fal
     # FSDD held-out speakers: top tag a speech class
     speech = {names.index(n) for _, n in real.SPEECH_CLASSES if n in names}
     f = kind == "fsdd"
-    Pf = apply_temperature(Z[f], T_before, loss=model.config.loss)
+    Pf = apply_temperature(Z[f], T_before, loss=model.loss)
     out["fsdd"] = {"n_clips": int(f.sum()), "speech_top1": float(np.mean([k in speech for k in Pf.argmax(1)]))}
     return out
 
@@ -96,7 +96,7 @@ def finish_real_model(model_path, *, corpus=None, pitch: bool = True, progress: 
     ``NAME.json``: the real data and their licences, ESC-50 per-class AP on held-out sources, FSDD speech rate,
     the calibration, and the stand-in eval mAP beside the stand-in-only model of the same size.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     import json as _json
 

@@ -19,7 +19,7 @@ returns window-averaged probabilities: temperature scaling needs the logits of e
 The conditions and the windows of each data set are described in :mod:`.real_world`, which measures with these
 logits.
 
-Book: ``book/13_real_world.ipynb``.
+Book: ``book/14_real_world.ipynb``.
 """
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def window_logits(y, model, *, sr: int, window: float = 2.0, hop: float = 0.5) -
     -------
     np.ndarray [shape=(n_windows, n_labels)], float32
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     N, _ = neuralogram(y, model=model, sr=sr, window=window, hop=hop)
     return _head(model, N)
@@ -94,7 +94,7 @@ def tag_probs(logits, *, loss: str = "bce", temperature: float = 1.0) -> np.ndar
     -------
     np.ndarray [shape=(n_labels,)] or [shape=(n_clips, n_labels)], float64
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     from ..calibration import apply_temperature
 
@@ -111,7 +111,7 @@ def _batched_logits(signals, model, *, hop: float) -> list:
     :func:`neuralogram.neuralogram` also uses; no window crosses from one signal into the next."""
     from ..transform import embed_segments, window_starts
 
-    sr = model.config.sr
+    sr = model.sr
     W = int(round(_CONTEXT * sr))
     out = [None] * len(signals)
     by_len = {}
@@ -151,7 +151,7 @@ def condition_audio(y: np.ndarray, *, sr: int, condition: str, name: str = "", s
     window : float
         Seconds.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     if condition not in CONDITIONS:
         raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
@@ -174,9 +174,10 @@ def condition_audio(y: np.ndarray, *, sr: int, condition: str, name: str = "", s
 
 
 def model_rate_audio(clips, *, sr: int = 8000, progress: bool = False) -> list:
-    """Real clips at the model's rate: a clip recorded at ``sr`` as it is (FSDD), any other read from the package's
-    one cache of real clips at 8 kHz (:func:`neuralogram.data.mixed.real_at_8k`: resampled once with
-    ``neuralogram.audio.resample`` and kept as 16-bit WAV, the files the mixed training corpus is made from).
+    """Real clips at the model's rate, through the book's 8 kHz band: a clip recorded at 8 kHz as it is (FSDD), any
+    other read from the package's one cache of real clips at 8 kHz (:func:`neuralogram.data.mixed.real_at_8k`:
+    resampled once with ``neuralogram.audio.resample`` and kept as 16-bit WAV, the files the mixed training corpus is
+    made from); for a network at another rate (mn04: 32 kHz) the 8 kHz signal is then resampled to ``sr``.
 
     Resampling a 5 s ESC-50 clip from 44.1 kHz takes longer than tagging it, and every model, the baseline, the
     chapter and the training corpus need the same 8 kHz signals.
@@ -185,14 +186,14 @@ def model_rate_audio(clips, *, sr: int = 8000, progress: bool = False) -> list:
     ----------
     clips : sequence of RealClip
     sr : int
-        The model's rate in Hz (8000: the rate of the cache).
+        The model's rate in Hz (8000, the rate of the cache, or any other).
     progress : bool
 
     Returns
     -------
     list of np.ndarray [shape=(n_i,)], float32
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     import soundfile as sf
     from tqdm.auto import tqdm
@@ -200,16 +201,20 @@ def model_rate_audio(clips, *, sr: int = 8000, progress: bool = False) -> list:
     from ..audio import PAPER_SR
     from ..data.mixed import real_at_8k
 
-    if sr != PAPER_SR:
-        raise ValueError(f"the real clips are cached at {PAPER_SR} Hz, not {sr} Hz")
-    return [c.load() if c.sr == sr else sf.read(str(real_at_8k(c)), dtype="float32", always_2d=False)[0]
-            for c in tqdm(list(clips), desc=f"to {sr} Hz", disable=not progress, leave=False)]
+    from ..audio import check_sr, resample
+
+    sr = check_sr(sr)
+    out = [c.load() if c.sr == PAPER_SR else sf.read(str(real_at_8k(c)), dtype="float32", always_2d=False)[0]
+           for c in tqdm(list(clips), desc=f"to {PAPER_SR} Hz", disable=not progress, leave=False)]
+    if sr != PAPER_SR:   # a network that hears another rate hears the book's band: 8 kHz, then its own rate
+        out = [resample(y, orig_sr=PAPER_SR, target_sr=sr).numpy() for y in out]
+    return out
 
 
 def _compute_logits(clips, model, *, condition, seed, hop, progress):
     out = [None] * len(clips)
     long_ = []   # (row, signal of 2 s or more at the model's rate): batched
-    sr = model.config.sr
+    sr = model.sr
     audio = model_rate_audio(clips, sr=sr, progress=progress)
     for i, (c, y) in enumerate(zip(clips, audio)):
         if condition is None:
@@ -253,7 +258,7 @@ def clip_logits(clips, model, info=None, *, condition: str | None = None, seed: 
     list of np.ndarray [shape=(n_windows_i, n_labels)], float32
         One per clip, in the order of ``clips``.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     model, info = resolve_model(model, info)
     clips = list(clips)
@@ -285,7 +290,7 @@ def model_temperature(model, info=None) -> float:
     """The temperature that calibrates a model: ``model.temperature``, which ``load_model`` sets from the
     checkpoint's ``calibration`` (1 when it has none), else ``info["calibration"]["temperature"]``.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     t = getattr(model, "temperature", None)
     if t is not None and float(t) != 1.0:

@@ -43,7 +43,7 @@ calibration (the doubt a model should show on sound it has no name for). Tags an
 window *logits*, so a model whose card has a temperature (:func:`model_temperature`) is measured before
 (``T = 1``) and after calibration from the same forward passes.
 
-Book: ``book/13_real_world.ipynb``.
+Book: ``book/14_real_world.ipynb``.
 """
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def fsdd_logits(model, info=None, *, clips=None, n_per_digit: int | None = None,
     dict
         ``clips`` (those tagged), ``logits`` {condition: list of (n_windows, n_labels)}.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     model, info = resolve_model(model, info)
     clips = _select(real.fsdd("test") if clips is None else clips, n_per_digit)
@@ -123,7 +123,7 @@ def fsdd_metrics(probs: np.ndarray, label_mids, label_names=None) -> dict:
         label; NaN when the model has no Male speech label), ``top_tags`` [(name, fraction)] most frequent first,
         ``n`` clips, ``speech_labels`` (how many speech classes the model has).
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     P = np.asarray(probs, dtype=np.float64)
     mids = list(label_mids)
@@ -178,7 +178,7 @@ def esc50_metrics(probs: np.ndarray, label_mids, targets, label_names=None) -> d
         class (50-way; a model that can name none predicts nothing), ``predicted`` (n,) (-1 = none),
         ``top_tags`` (n,) the model's top tag names, ``n``.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     from ..train import average_precision
 
@@ -224,7 +224,7 @@ def mfcc_baseline(train=None, test=None, *, C: float = 1.0, cache: bool = True, 
         :func:`esc50_metrics` of the classifier's class probabilities (its labels are the 50 mapped AudioSet
         labels), plus ``probs`` (n_test, 50) and ``n_train``.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -277,7 +277,7 @@ def calibration_summary(probs, targets, *, n_bins: int = N_BINS) -> dict:
         ``ece_top`` (top tag of each clip: is it one of the clip's labels?), ``ece_all`` (every clip-label pair),
         ``diagram_top``, ``diagram_all`` (``reliability``'s dicts), ``n_clips``.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     from ..calibration import expected_calibration_error, reliability
 
@@ -295,7 +295,7 @@ def real_targets(clips, label_mids) -> np.ndarray:
     -------
     np.ndarray [shape=(len(clips), len(label_mids))], float32
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     index = {m: i for i, m in enumerate(label_mids)}
     Y = np.zeros((len(clips), len(index)), np.float32)
@@ -324,7 +324,7 @@ def standin_logits(model, info=None, *, store=None, cache: bool = True) -> dict:
         ``logits`` (n, n_labels), ``targets`` (n, n_labels) (the store's labels mapped to the model's by id; labels
         the store does not use are 0), ``corpus`` (file name).
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     model, info = resolve_model(model, info)
     if store is None:
@@ -338,8 +338,8 @@ def standin_logits(model, info=None, *, store=None, cache: bool = True) -> dict:
         for k in np.flatnonzero(store.labels[i]):
             if store.label_mids[k] in index:
                 Y[i, index[store.label_mids[k]]] = 1
-    if store.sr != model.config.sr:
-        raise ValueError(f"{store.path.name} is at {store.sr} Hz, the model at {model.config.sr} Hz")
+    if store.sr != model.sr:
+        raise ValueError(f"{store.path.name} is at {store.sr} Hz, the model at {model.sr} Hz")
     W = int(round(_CONTEXT * store.sr))
 
     def compute():
@@ -369,7 +369,7 @@ def trained_on_real(info: dict) -> bool:
     """Whether a model's card says it was trained with real recordings: its training corpus lists the real data
     (``info["train"]["corpus_params"]["real"]``, what ``data.mixed`` records) or ``info["train"]["real_data"]``.
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     train = (info or {}).get("train") or {}
     params = train.get("corpus_params") or {}
@@ -407,10 +407,10 @@ def real_world_probe(model, info=None, *, n_per_digit: int | None = None, standi
     RealDataMissing
         The real recordings are not on this machine (the message says how to get them).
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     model, info = resolve_model(model, info)
-    mids, names, loss = list(info["label_mids"]), list(info["label_names"]), model.config.loss
+    mids, names, loss = list(info["label_mids"]), list(info["label_names"]), model.loss
     T = model_temperature(model, info)
     temps = {"before": 1.0, **({"after": T} if T != 1.0 else {})}
     fs = fsdd_logits(model, info, n_per_digit=n_per_digit, cache=cache, progress=progress)
@@ -455,7 +455,7 @@ def summary_rows(results, baseline: dict | None = None) -> list[dict]:
         condition, ``male`` (in 2 s of silence), ``ESC top-1``, ``ESC mAP``, ``top tag``, ``top-5 tags``, ``ECE stand-in`` and
         ``ECE real`` (top-label, the model's tags: calibrated when it has a temperature).
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     rows = []
     for r in results:

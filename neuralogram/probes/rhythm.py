@@ -20,8 +20,9 @@ import numpy as np
 from .. import signals
 from ..audio import PAPER_SR, check_positive
 from ..checkpoints import resolve_model
-from .cache import cached_arrays, model_key
 from ..transform import neuralogram
+from .cache import cached_arrays, model_key
+from .common import from_floor
 
 __all__ = ["RHYTHM_DEFAULTS", "PATTERNS", "rhythm_run", "regime_change", "rhythm_probe", "rhythm_compare",
            "beat_pattern", "pattern_run", "pattern_probe"]
@@ -107,6 +108,7 @@ def regime_change(N, rates, *, active_threshold: float = 0.1, min_fraction: floa
         raise ValueError(f"need at least 10 windows to find a change point, got {N.shape[1]}")
     if not np.isfinite(N).all():
         raise ValueError("N contains NaN or Inf")
+    N = from_floor(N)   # a hard-swish embedding (mn04) can be negative: levels are read from its floor
     peak = N.max(1)
     active = peak > active_threshold * peak.max() if peak.max() > 0 else np.zeros(len(peak), bool)
     nan = float("nan")

@@ -156,7 +156,7 @@ def mfcc_stats(power, *, n_mfcc: int = 20, n_mels: int = 40) -> np.ndarray:
     np.ndarray [shape=(..., 2 * n_mfcc)], float32
         The means of the coefficients, then their standard deviations.
 
-    Book: ``book/11_semantics.ipynb`` and ``book/13_real_world.ipynb``.
+    Book: ``book/11_semantics.ipynb`` and ``book/14_real_world.ipynb``.
     """
     from scipy.fft import dct
 

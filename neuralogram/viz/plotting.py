@@ -197,7 +197,8 @@ __all__ += ["neuralogram_show", "neuralogram_figure"]
 
 def neuralogram_show(N, times, *, ax=None, order=None, n_active: int | None = None, cmap: str = "magma",
                      colorbar: bool = True, vmin=0.0, vmax=None, title: str | None = None,
-                     cbar_label: str | None = "activation", xlabel: str = "time (s)", ylabel: str | None = None):
+                     cbar_label: str | None = "activation", xlabel: str = "time (s)", ylabel: str | None = None,
+                     row_scale: bool = False):
     """Draw a neuralogram (E, T) with time (s) across and the embedding index up: the one neuralogram renderer.
 
     Convention (the book's, as for a spectrogram's frequency bins): the first drawn row is at the **bottom**. Drawn
@@ -218,8 +219,12 @@ def neuralogram_show(N, times, *, ax=None, order=None, n_active: int | None = No
         Colour range; ``vmax`` defaults to the 99.5th percentile, so a few hot cells do not wash out the rest.
     xlabel, ylabel : str
         Axis labels (``ylabel`` defaults to "embedding index", "(sorted)" when ``order`` is given).
+    row_scale : bool
+        Scale each drawn row to its own range (0 at its minimum, 1 at its peak), so that *where* a dimension
+        responds shows whatever its level: the view for tuning (a diagonal after sorting). The colour bar then
+        reads "fraction of the row's range".
 
-    Book: ``book/06_neuralogram.ipynb``.
+    Book: ``book/06_neuralogram.ipynb`` and ``book/13_audioset_net.ipynb`` (``row_scale``).
     """
     import matplotlib.pyplot as plt
 
@@ -235,6 +240,11 @@ def neuralogram_show(N, times, *, ax=None, order=None, n_active: int | None = No
                 or len(np.unique(order)) != order.size or order.min() < 0 or order.max() >= N.shape[0]):
             raise ValueError(f"order must list distinct rows of N (at most {N.shape[0]}), got shape {order.shape}")
         N = N[order]
+    if row_scale:
+        lo, hi = N.min(1, keepdims=True), N.max(1, keepdims=True)
+        N = (N - lo) / np.maximum(hi - lo, 1e-12)
+        vmin, vmax = 0.0, 1.0
+        cbar_label = "fraction of the row's range" if cbar_label == "activation" else cbar_label
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 3.5))
     if vmax is None:

@@ -1,7 +1,8 @@
-"""Widgets of Part IV (the probes): pitch, embedding size, rhythm, beat patterns, timbre, semantics.
+"""Widgets of Part IV (the probes): pitch, embedding size, rhythm, beat patterns, timbre, semantics; and the band
+widget of chapter 13 (what a network that heard 16 kHz makes of the book's 8 kHz).
 
 Book: ``book/07_pitch.ipynb``, ``book/08_embedding_size.ipynb``, ``book/09_rhythm.ipynb``,
-``book/10_timbre.ipynb``, ``book/11_semantics.ipynb``.
+``book/10_timbre.ipynb``, ``book/11_semantics.ipynb``, ``book/13_audioset_net.ipynb``.
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from ..checkpoints import DEFAULT_MODEL
 from .live import cached_model, live_figure, model_controls, slider
 from .plotting import neuralogram_show
 
-__all__ = ["pitch_widget", "size_widget", "rhythm_widget", "pattern_widget", "timbre_widget", "semantics_widget"]
+__all__ = ["pitch_widget", "size_widget", "rhythm_widget", "pattern_widget", "timbre_widget", "semantics_widget",
+           "band_widget"]
 
 
 def pitch_widget(*, default_model: str = DEFAULT_MODEL):
@@ -381,3 +383,63 @@ def semantics_widget(wordset=None, *, default_model: str = DEFAULT_MODEL):
         fig.tight_layout()
 
     return live_figure(controls, compute, draw, title="Spoken words: maps and separation", figsize=(7.5, 6))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Bands (chapter 13): a real clip at full band or through 8 kHz, and what the network tags.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def band_widget(clips, *, name: str = "mn04-audioset", n_clips: int = 12):
+    """One real clip per class (the first ``n_clips`` classes of ``clips``) heard at full band or through the
+    book's 8 kHz: the network's input (its own front end) and its top five tags, the clip's label in green.
+
+    Each (clip, band) is resampled once, the first time it is chosen; the network hears it as
+    :func:`neuralogram.probes.transfer.clip_outputs` does (mn04: the whole clip as one window).
+
+    Book: ``book/13_audioset_net.ipynb``.
+    """
+    import ipywidgets as W
+    import torch
+
+    from ..probes.transfer import BANDS, clip_audio, clip_window
+    from ..tagging import tag
+
+    model, info = cached_model(name)
+    first = {}
+    for c in clips:
+        first.setdefault(c.label, c)
+    chosen = list(first.values())[:n_clips]
+    if not chosen:
+        raise ValueError("no clips given")
+    heard = {}
+    controls = {
+        "clip": W.Dropdown(options=[(f"{c.label} ({c.name})", k) for k, c in enumerate(chosen)], value=0,
+                           description="clip"),
+        "band": W.ToggleButtons(options=list(BANDS), value="full", description="band"),
+    }
+
+    def compute(clip, band):
+        if (clip, band) not in heard:
+            heard[clip, band] = clip_audio(chosen[clip], sr=model.sr, band=band)
+        y = heard[clip, band]
+        r = tag(y, model, sr=model.sr, info=info, top_k=5, window=clip_window(model, len(y)), hop=1.0)
+        with torch.no_grad():
+            spec = model.frontend(torch.from_numpy(y)[None])[0]           # (1, F, frames) or (F, frames)
+        return dict(y=y, spec=spec.reshape(-1, spec.shape[-1]).numpy(), tags=r, clip=chosen[clip], band=band)
+
+    def draw(res, fig):
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+        S = res["spec"]
+        ax1.imshow(S, origin="lower", aspect="auto", cmap="magma", extent=[0, len(res["y"]) / model.sr, 0, len(S)])
+        ax1.set(xlabel="time (s)", ylabel="input row (mel band)",
+                title=f"{res['clip'].label}: what {name} hears ({res['band']} band)")
+        top = res["tags"]["top"][::-1]
+        truth = {n for _, n in res["clip"].audioset}
+        ax2.barh(range(len(top)), [p for _, p in top], color=["tab:green" if lab in truth else "0.6" for lab, _ in top])
+        ax2.set_yticks(range(len(top)), [lab for lab, _ in top], fontsize=8)
+        ax2.set(xlim=(0, 1), xlabel="probability", title="top tags")
+        fig.tight_layout()
+
+    return live_figure(controls, compute, draw, audio=lambda r: (r["y"], model.sr), autoplay=False,
+                       title="Full band or 8 kHz: what the network hears and names", figsize=(11, 3.6))

@@ -1,7 +1,7 @@
 """Widgets of Part III (the transform): window / hop / layer explorer, and the neuralogram and tags of an uploaded
 file (saying so when no tag is confident).
 
-Book: ``book/06_neuralogram.ipynb`` and ``book/13_real_world.ipynb``.
+Book: ``book/06_neuralogram.ipynb`` and ``book/14_real_world.ipynb``.
 """
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def tag_verdict(probs, names, *, temperature: float = 1.0, top_k: int = 3, thres
     dict
         ``confident`` (bool), ``top`` [(name, p), ...] (``top_k``), ``text`` (one line of plain text).
 
-    Book: ``book/13_real_world.ipynb``.
+    Book: ``book/14_real_world.ipynb``.
     """
     import numpy as np
 
@@ -119,7 +119,7 @@ def neuralogram_of_upload(name: str, content, model, *, info=None, mode: str = "
     no tags). Returns ``(fig, summary line, verdict)``; raises ``ValueError`` with a reader-facing message for a
     file it cannot read.
 
-    Book: ``book/06_neuralogram.ipynb`` and ``book/13_real_world.ipynb``.
+    Book: ``book/06_neuralogram.ipynb`` and ``book/14_real_world.ipynb``.
     """
     import time
 
@@ -158,7 +158,7 @@ def upload_widget(model, *, info=None, sort: bool = False):
     Reads whatever soundfile reads (WAV, FLAC, OGG, MP3, AIFF, ...), any rate, mono or stereo (averaged).
     ``info``: ``load_model``'s (the label names; default the stand-in label space).
 
-    Book: ``book/06_neuralogram.ipynb`` and ``book/13_real_world.ipynb``.
+    Book: ``book/06_neuralogram.ipynb`` and ``book/14_real_world.ipynb``.
     """
     import html
 
