@@ -211,6 +211,8 @@ def compare_with_twin(probe, model, info=None, *, corpus=None, twin_seed: int = 
 
     model, info = resolve_model(model, info)
     trained = probe(model, info, **params)
-    random = probe(random_init_model(model, corpus, seed=twin_seed), None, **{**params, **(twin_params or {})})
+    # the twin has the trained model's outputs (their names), not its weights: no hash, so caches key its weights
+    twin_info = {k: info[k] for k in ("label_names", "label_mids") if info and k in info} or None
+    random = probe(random_init_model(model, corpus, seed=twin_seed), twin_info, **{**params, **(twin_params or {})})
     random["model"] = f"random-init twin of {(info or {}).get('name', 'unnamed')} (seed {twin_seed})"
     return {"trained": trained, "random": random}

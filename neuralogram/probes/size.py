@@ -20,14 +20,10 @@ def shipped_by_size(names=None) -> list[tuple[int, str]]:
 
     Book: ``book/08_embedding_size.ipynb``.
     """
-    from ..checkpoints import DEFAULT_FAMILY, available_models, read_checkpoint, models_dir
+    from ..checkpoints import DEFAULT_FAMILY, available_models, load_model
 
     names = available_models(family=DEFAULT_FAMILY) if names is None else list(names)
-    out = []
-    for n in names:
-        ck = read_checkpoint(models_dir() / f"{n}.pt")
-        out.append((int(ck["config"]["embedding_size"]), n))
-    return sorted(out, reverse=True)
+    return sorted(((int(load_model(n)[0].embedding_size), n) for n in names), reverse=True)
 
 
 def size_probe(names=None, *, baseline: bool = True, corpus=None, seed: int = 0, layer=None, cache: bool = True,
