@@ -338,8 +338,6 @@ def standin_logits(model, info=None, *, store=None, cache: bool = True) -> dict:
         for k in np.flatnonzero(store.labels[i]):
             if store.label_mids[k] in index:
                 Y[i, index[store.label_mids[k]]] = 1
-    if store.sr != model.sr:
-        raise ValueError(f"{store.path.name} is at {store.sr} Hz, the model at {model.sr} Hz")
     W = int(round(_CONTEXT * store.sr))
 
     def compute():
@@ -349,6 +347,10 @@ def standin_logits(model, info=None, *, store=None, cache: bool = True) -> dict:
             x = np.pad(x, (0, max(0, W - x.size)))
             a = (x.size - W) // 2
             crops.append(x[a:a + W])
+        if store.sr != model.sr:   # a network at another rate (mn04) hears the corpus's band, resampled
+            from ..audio import resample
+
+            crops = list(resample(np.stack(crops), orig_sr=store.sr, target_sr=model.sr).numpy())
         return np.concatenate(_batched_logits(crops, model, hop=_CONTEXT))
 
     params = dict(model=info["hash"], data="standin", corpus=store.path.name, n=len(store), version=VERSION)
