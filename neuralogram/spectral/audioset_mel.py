@@ -84,7 +84,6 @@ class AudioSetMel(nn.Module):
             raise ValueError(f"preemphasis must be in [0, 1), got {preemphasis!r}")
         self.f_min, self.f_max, self.preemphasis = float(f_min), float(f_max), float(preemphasis)
         self.register_buffer("window", torch.hann_window(self.win_length, periodic=False), persistent=False)
-        self.register_buffer("preemphasis_kernel", torch.tensor([[[-self.preemphasis, 1.0]]]), persistent=False)
         out = get_mel_banks(self.n_mels, self.n_fft, float(self.sr), self.f_min, self.f_max,
                             100.0, -500.0, 1.0)   # vtln_low, vtln_high, vtln_warp_factor = 1 (no warping)
         bank = out[0] if isinstance(out, tuple) else out   # (n_mels, n_fft // 2); older torchaudio adds centres
@@ -119,6 +118,11 @@ class AudioSetMel(nn.Module):
             raise ValueError("waveform contains NaN or Inf")
         return y
 
+    def _preemphasis(self, y: torch.Tensor) -> torch.Tensor:
+        """``y[n] - a y[n - 1]`` for n >= 1: the valid convolution with ``[-a, 1]``, one sample shorter (a difference
+        of two views: a 2-tap ``conv1d`` costs as much as the STFT on a CPU)."""
+        return y[..., 1:] - self.preemphasis * y[..., :-1]
+
     def _mel(self, power: torch.Tensor) -> torch.Tensor:
         mel = torch.matmul(self.mel_fb.to(power.dtype), power)
         return (torch.log(mel + 1e-5) + 4.5) / 5.0
@@ -126,11 +130,11 @@ class AudioSetMel(nn.Module):
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """Network input ``(batch, 1, n_mels, frames)`` of waveforms ``(batch, n)`` or ``(n,)`` at :attr:`sr`."""
         y = self._check(y)
-        p = F.conv1d(y[:, None], self.preemphasis_kernel.to(y.dtype))[:, 0]
+        p = self._preemphasis(y)
         X = torch.stft(p, self.n_fft, hop_length=self.hop_length, win_length=self.win_length,
                        window=self.window.to(y.dtype), center=True, pad_mode="reflect", normalized=False,
                        return_complex=True)
-        power = torch.view_as_real(X).square().sum(-1)
+        power = X.real.square() + X.imag.square()
         return self._mel(power)[:, None]
 
     def frames(self, x: torch.Tensor, f0: int, f1: int) -> torch.Tensor:
@@ -171,8 +175,7 @@ class AudioSetMel(nn.Module):
         seg = torch.zeros(b - a, dtype=x.dtype, device=x.device)
         lo, hi = max(a, 0), min(b, n_p)
         if hi > lo:
-            k = self.preemphasis_kernel.to(device=x.device, dtype=x.dtype)
-            seg[lo - a:hi - a] = F.conv1d(x[None, None, lo:hi + 1], k)[0, 0]
+            seg[lo - a:hi - a] = self._preemphasis(x[lo:hi + 1])
         X = torch.stft(seg, self.n_fft, hop_length=hop, win_length=self.win_length,
                        window=self.window.to(device=x.device, dtype=x.dtype), center=False, return_complex=True)
         power = torch.view_as_real(X).square().sum(-1)
