@@ -116,6 +116,23 @@ class _ConvBNReLU(nn.Sequential):
         super().__init__(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
+class _FromConfig:
+    """A read-only attribute of the network that is a field of its config: ``sr = _FromConfig("sr")`` reads
+    ``self.config.sr`` (the :mod:`neuralogram.nets` interface attributes that the :class:`ModelConfig` fixes)."""
+
+    def __init__(self, field: str, doc: str):
+        self.field, self.__doc__ = field, doc
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else getattr(obj.config, self.field)
+
+    def __set__(self, obj, value):
+        raise AttributeError(f"{self.name} is config.{self.field}: build a network from another ModelConfig")
+
+
 class NeuralogramNet(EmbeddingNet):
     """The VGG-19 of the paper (see the module docstring for the layer table).
 
@@ -165,39 +182,19 @@ class NeuralogramNet(EmbeddingNet):
         self.reset_parameters()
 
     # ------------------------------------------------------------------ the interface (neuralogram.nets)
-    @property
-    def sr(self) -> int:
-        return self.config.sr
-
-    @property
-    def context_seconds(self) -> float:
-        return self.config.window_seconds
-
-    @property
-    def max_window_seconds(self) -> float:
-        """The longest window: the 2 s context it was trained on (longer windows are refused)."""
-        return self.config.window_seconds
+    sr = _FromConfig("sr", "The rate it hears (Hz): 8000.")
+    context_seconds = _FromConfig("window_seconds", "The window it was trained on (2 s), a neuralogram's default.")
+    max_window_seconds = _FromConfig("window_seconds", "The longest window: the 2 s context it was trained on "
+                                                       "(longer windows are refused).")
+    frame_hop = _FromConfig("hop_length", "The front end's hop in samples (80: 10 ms at 8 kHz).")
+    embedding_size = _FromConfig("embedding_size", "E, the channels of conv5_4: the neuralogram's height.")
+    n_classes = _FromConfig("n_classes", "The head's outputs (labels).")
+    loss = _FromConfig("loss", '``"mse"`` (softmax outputs) or ``"bce"`` (a sigmoid per label).')
 
     @property
     def min_window_seconds(self) -> float:
         """One time step of conv5: 16 spectrogram frames, 0.16 s."""
         return self.time_stride * self.config.hop_length / self.config.sr
-
-    @property
-    def frame_hop(self) -> int:
-        return self.config.hop_length
-
-    @property
-    def embedding_size(self) -> int:
-        return self.config.embedding_size
-
-    @property
-    def n_classes(self) -> int:
-        return self.config.n_classes
-
-    @property
-    def loss(self) -> str:
-        return self.config.loss
 
     @property
     def embedding_layer(self) -> str:

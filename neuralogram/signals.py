@@ -51,6 +51,21 @@ def _check_amplitude(amplitude):
     return float(check_positive(amplitude, "amplitude", allow_zero=True))
 
 
+def _check_period(p, name: str, sr: int) -> float:
+    """A period in seconds of at least one sample at ``sr``."""
+    p = check_positive(p, name)
+    if p * sr < 1 - 1e-9:
+        raise ValueError(f"{name} = {p} s is shorter than one sample (1/sr = {1 / sr} s)")
+    return p
+
+
+def _impulses(idx, n: int, amplitude) -> np.ndarray:
+    """``n`` samples of silence with an impulse of ``amplitude`` at each index of ``idx`` below ``n``."""
+    y = np.zeros(n, np.float32)
+    y[idx[idx < n]] = _check_amplitude(amplitude)
+    return y
+
+
 def time_axis(*, duration: float, sr: int) -> np.ndarray:
     """Sample times ``n / sr`` in seconds.
 
@@ -239,14 +254,9 @@ def impulse_train(*, period: float, duration: float, sr: int, amplitude: float =
     Book: ``book/01_signals.ipynb``.
     """
     sr = check_sr(sr)
-    period = check_positive(period, "period")
-    if period * sr < 1 - 1e-9:
-        raise ValueError(f"period {period} s is shorter than one sample (1/sr = {1 / sr} s)")
+    period = _check_period(period, "period", sr)
     n = _n_samples(duration, sr)
-    y = np.zeros(n, np.float32)
-    idx = np.round(np.arange(0.0, duration, period) * sr).astype(np.int64)
-    y[idx[idx < n]] = _check_amplitude(amplitude)
-    return y
+    return _impulses(np.round(np.arange(0.0, duration, period) * sr).astype(np.int64), n, amplitude)
 
 
 def sweep_period(t, *, period_start: float = 0.1, period_end: float = 0.001, duration: float = 300.0):
@@ -300,30 +310,21 @@ def impulse_train_sweep(*, period_start: float = 0.1, period_end: float = 0.001,
     ----------
     period_start, period_end : float
         Periods in seconds at ``t = 0`` and ``t = duration``; each at least one sample.
-    duration : float
-        Length in seconds.
-    sr : int
-        Sample rate in Hz.
-    amplitude : float
-        Height of each impulse.
+    duration, sr, amplitude
+        As in :func:`impulse_train`: length in seconds, sample rate in Hz, height of each impulse.
 
     Returns
     -------
-    np.ndarray [shape=(round(duration * sr),)], float32
+    np.ndarray [shape=(round(duration * sr),)], float32, as :func:`impulse_train`.
 
     Book: ``book/01_signals.ipynb``.
     """
     sr = check_sr(sr)
-    for name, p in (("period_start", period_start), ("period_end", period_end)):
-        check_positive(p, name)
-        if p * sr < 1 - 1e-9:
-            raise ValueError(f"{name} = {p} s is shorter than one sample (1/sr = {1 / sr} s)")
+    _check_period(period_start, "period_start", sr)
+    _check_period(period_end, "period_end", sr)
     n = _n_samples(duration, sr)
     idx = np.round(impulse_times(period_start=period_start, period_end=period_end, duration=duration) * sr)
-    idx = idx.astype(np.int64)
-    y = np.zeros(n, np.float32)
-    y[idx[idx < n]] = _check_amplitude(amplitude)
-    return y
+    return _impulses(idx.astype(np.int64), n, amplitude)
 
 
 _NOISE_SLOPES = {"white": 0.0, "pink": -1.0, "brown": -2.0}

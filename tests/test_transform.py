@@ -1,4 +1,4 @@
-"""Tests of the neuralogram transform (neuralogram/transform.py): shapes and times, agreement with the
+"""Tests of the neuralogram transform (neuralogram/transform/): shapes and times, agreement with the
 definition, resampling/stereo, layers, fast mode, the permutation round trip, long input, files, CLI, bad input.
 
 A small random network (E = 32) keeps the suite fast; the conventions do not depend on the weights.

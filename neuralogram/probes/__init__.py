@@ -2,6 +2,8 @@
 
 One module per probe: :mod:`.pitch` (chapter 7), :mod:`.size` (8), :mod:`.rhythm` (9), :mod:`.timbre` (10),
 :mod:`.semantics` (11); :mod:`.baseline` makes the random-initialised twin, :mod:`.cache` stores results.
+Beside their probe: :mod:`.timbre_excerpts` (timbre's excerpt set), :mod:`.representations` and
+:mod:`.separation` (the features and metrics of the semantics probe).
 
 Book: ``book/07_pitch.ipynb`` .. ``book/12_reproduced.ipynb``.
 """

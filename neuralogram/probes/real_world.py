@@ -28,7 +28,7 @@ score of the 50 (50-way, as ESC-50 is usually scored). *Top tag*: the clip's lab
 *all* its labels (open set), *top-5 tags*: among its five most probable. *mAP*: the mean over the classes with
 held-out clips of the average precision of the class's score (``neuralogram.train.average_precision``).
 Baseline: MFCCs of the same 8 kHz input (20 coefficients, mean and standard deviation over frames: the package's
-one recipe, ``probes.semantics.mfcc_stats``) and a multinomial logistic regression trained on the ESC-50 training split (:func:`mfcc_baseline`).
+one recipe, ``probes.representations.mfcc_stats``) and a multinomial logistic regression trained on the ESC-50 training split (:func:`mfcc_baseline`).
 
 **Calibration.** Expected calibration error in 15 equal-width bins of the predicted probability
 (``neuralogram.calibration``), in its two readings: ``top``, each clip's top tag and whether it is one of the clip's
@@ -241,7 +241,7 @@ def mfcc_baseline(train=None, test=None, *, C: float = 1.0, cache: bool = True, 
             X = z["X"]
     else:
         from ..spectral import linear_spectrogram
-        from .semantics import mfcc_stats
+        from .representations import mfcc_stats
 
         audio = model_rate_audio(train + test, progress=progress)
         X = np.stack([mfcc_stats(torch.exp(linear_spectrogram(y, sr=8000)).double())

@@ -233,7 +233,7 @@ def linear_probe(X_train, y_train, X_test, y_test, *, groups=None, Cs=(0.01, 0.1
 
 def mfcc_clip_features(clips, *, cache: bool = True, progress: bool = False) -> np.ndarray:
     """The MFCC baseline's features of whole clips at 8 kHz: the package's one MFCC recipe
-    (:func:`neuralogram.probes.semantics.mfcc_stats`, mean and standard deviation of 20 MFCCs).
+    (:func:`neuralogram.probes.representations.mfcc_stats`, mean and standard deviation of 20 MFCCs).
 
     Returns
     -------
@@ -246,7 +246,7 @@ def mfcc_clip_features(clips, *, cache: bool = True, progress: bool = False) -> 
     from tqdm.auto import tqdm
 
     from ..spectral import linear_spectrogram
-    from .semantics import mfcc_stats
+    from .representations import mfcc_stats
 
     clips = list(clips)
     names = hashlib.sha256(" ".join(f"{c.dataset}/{c.name}" for c in clips).encode()).hexdigest()[:16]

@@ -18,11 +18,29 @@ __all__ = ["pitch_widget", "size_widget", "rhythm_widget", "pattern_widget", "ti
            "band_widget"]
 
 
+def _probe_controls(default_model: str, **sliders) -> dict:
+    """The controls of a probe widget that draws a neuralogram: model, weights and layer
+    (:func:`~neuralogram.viz.live.model_controls`), one slider per keyword (``name=(class, value, min, max, step,
+    label)``, the arguments of :func:`~neuralogram.viz.live.slider`), then the neuralogram's ``window`` and ``hop``
+    (seconds)."""
+    controls = model_controls(default_model)
+    sliders.update(window=("FloatSlider", 2.0, 0.5, 2.0, 0.25, "window (s)"),
+                   hop=("FloatSlider", 0.5, 0.25, 2.0, 0.25, "hop (s)"))
+    controls.update({name: slider(*args) for name, args in sliders.items()})
+    return controls
+
+
+def _probe_layer(model, layer):
+    """A probe's ``layer=`` for the layer dropdown's choice: ``None`` for the network's last conv layer (the
+    embedding), else the layer's name."""
+    return None if layer == model.conv_layer_names[-1] else layer
+
+
 def pitch_widget(*, default_model: str = DEFAULT_MODEL):
     """The chirp probe of ``book/07_pitch.ipynb`` with every parameter on a slider.
 
-    Controls: model, trained / random-init weights, layer; chirp ``f_high``, ``f_low``, ``duration``; neuralogram
-    ``window`` and ``hop``; the metric thresholds ``active_threshold`` and ``on_level``. Shows the sorted
+    Controls: model, trained / random-init weights, layer; chirp ``f_high``, ``f_low``, ``duration``; the metric
+    thresholds ``active_threshold`` and ``on_level``; neuralogram ``window`` and ``hop``. Shows the sorted
     neuralogram (sorted on the downward sweep) and the numbers of :func:`neuralogram.probes.pitch.pitch_metrics`;
     plays the chirp. A 20 s chirp with a 0.5 s hop recomputes in about a second.
 
@@ -30,16 +48,11 @@ def pitch_widget(*, default_model: str = DEFAULT_MODEL):
     """
     from ..probes import pitch
 
-    controls = model_controls(default_model)
-    controls.update(
-        f_high=slider("FloatSlider", 4000.0, 500.0, 4000.0, 50.0, "f_high (Hz)"),
-        f_low=slider("FloatLogSlider", 1.0, 0, 2.7, 0.05, "f_low (Hz)"),
-        duration=slider("FloatSlider", 20.0, 6.0, 60.0, 2.0, "duration (s)"),
-        window=slider("FloatSlider", 2.0, 0.5, 2.0, 0.25, "window (s)"),
-        hop=slider("FloatSlider", 0.5, 0.25, 2.0, 0.25, "hop (s)"),
-        active_threshold=slider("FloatSlider", 0.1, 0.01, 0.5, 0.01, "active if peak >"),
-        on_level=slider("FloatSlider", 0.5, 0.1, 0.9, 0.05, "on if >"),
-    )
+    controls = _probe_controls(default_model, f_high=("FloatSlider", 4000.0, 500.0, 4000.0, 50.0, "f_high (Hz)"),
+                               f_low=("FloatLogSlider", 1.0, 0, 2.7, 0.05, "f_low (Hz)"),
+                               duration=("FloatSlider", 20.0, 6.0, 60.0, 2.0, "duration (s)"),
+                               active_threshold=("FloatSlider", 0.1, 0.01, 0.5, 0.01, "active if peak >"),
+                               on_level=("FloatSlider", 0.5, 0.1, 0.9, 0.05, "on if >"))
 
     def compute(name, net, layer, f_high, f_low, duration, window, hop, active_threshold, on_level):
         model, info = cached_model(name, net)
@@ -48,7 +61,7 @@ def pitch_widget(*, default_model: str = DEFAULT_MODEL):
         if window > duration / 2:
             raise ValueError("the window must fit in one sweep (window <= duration / 2)")
         run = pitch.pitch_run(model, info, duration=duration, f_high=f_high, f_low=f_low, window=window, hop=hop,
-                              layer=None if layer == model.conv_layer_names[-1] else layer, cache=False)
+                              layer=_probe_layer(model, layer), cache=False)
         met = pitch.pitch_metrics(run["N"], run["freqs"], run["down"], active_threshold=active_threshold,
                                   on_level=on_level)
         y = signals.down_up_chirp(duration=duration, f_high=f_high, f_low=f_low, sr=model.sr)
@@ -102,7 +115,7 @@ def size_widget():
         for E, name in sizes:
             model, info = cached_model(name, net)
             run = pitch.pitch_run(model, info, duration=duration, f_low=f_low, hop=hop, cache=False,
-                                  layer=None if layer == model.conv_layer_names[-1] else layer)
+                                  layer=_probe_layer(model, layer))
             met = pitch.pitch_metrics(run["N"], run["freqs"], run["down"], on_level=on_level)
             out.append((E, run, met))
         return out, sweep, net
@@ -143,20 +156,16 @@ def rhythm_widget(*, default_model: str = DEFAULT_MODEL):
     from ..probes import rhythm
     from ..probes.pitch import peak_order
 
-    controls = model_controls(default_model)
-    controls.update(
-        period_start=slider("FloatLogSlider", 100.0, 1, 2.7, 0.05, "start period (ms)"),
-        period_end=slider("FloatLogSlider", 1.0, 0, 1.7, 0.05, "end period (ms)"),
-        duration=slider("FloatSlider", 30.0, 10.0, 120.0, 5.0, "duration (s)"),
-        window=slider("FloatSlider", 2.0, 0.5, 2.0, 0.25, "window (s)"),
-        hop=slider("FloatSlider", 0.5, 0.25, 2.0, 0.25, "hop (s)"),
-    )
+    controls = _probe_controls(default_model,
+                               period_start=("FloatLogSlider", 100.0, 1, 2.7, 0.05, "start period (ms)"),
+                               period_end=("FloatLogSlider", 1.0, 0, 1.7, 0.05, "end period (ms)"),
+                               duration=("FloatSlider", 30.0, 10.0, 120.0, 5.0, "duration (s)"))
 
     def compute(name, net, layer, period_start, period_end, duration, window, hop):
         model, info = cached_model(name, net)
         run = rhythm.rhythm_run(model, info, duration=duration, period_start=period_start / 1e3,
                                 period_end=period_end / 1e3, window=window, hop=hop, cache=False,
-                                layer=None if layer == model.conv_layer_names[-1] else layer)
+                                layer=_probe_layer(model, layer))
         rc = rhythm.regime_change(run["N"], run["rates"])
         y = signals.impulse_train_sweep(duration=duration, period_start=period_start / 1e3,
                                         period_end=period_end / 1e3, sr=model.sr, amplitude=0.8)
@@ -218,7 +227,7 @@ def pattern_widget(*, default_model: str = DEFAULT_MODEL):
 
     def compute(name, net, layer, a, b, rate, accent, duration):
         model, _ = cached_model(name, net)
-        lay = None if layer == model.conv_layer_names[-1] else layer
+        lay = _probe_layer(model, layer)
         sr = model.sr
         ys, Ns = [], []
         for p in (a, b):

@@ -1,158 +1,27 @@
-"""The Neuralogram transform: embeddings of sliding windows of arbitrarily long audio, stacked over time.
-
-Where the STFT projects each windowed frame onto sinusoids,
-
-.. math::  X(m, \\omega) = \\sum_n x[n]\\, w[n - mH]\\, e^{-j\\omega n},
-
-the neuralogram projects each windowed *context* onto the embedding space of a trained network :math:`\\mathcal{E}`,
-
-.. math::  N(k, j) = \\mathcal{E}_j\\big(\\mathrm{spec}(x[kH' + n]),\\ 0 \\le n < W\\big),
-
-with a context window :math:`W` (2 s, the model's input), a hop :math:`H'` (0.5 s in the paper) and the embedding
-index :math:`j = 1 .. E` in place of the frequency :math:`\\omega`.
-
-Conventions (all in the model's rate, 8 kHz; ``W = round(window * sr)``, ``H = round(hop * sr)`` samples):
-
-* **Windows.** Window ``k`` covers samples ``[kH, kH + W)``, ``k = 0 .. T-1`` with ``T = floor((n - W) / H) + 1``:
-  only windows that lie inside the signal (on 30.0 s: ``(30 - 2) / 0.5 + 1 = 57`` frames). With ``pad_end=True``
-  one more window may start past the last full one so that the end of the signal is covered,
-  ``T = ceil((n - W) / H) + 1``, and its missing samples are zeros.
-* **Times.** ``times[k]`` is the window's centre, ``(kH + W / 2) / sr`` seconds (1.0, 1.5, ... for the defaults).
-* **Short signals.** A signal shorter than the window gives one frame: it is zero-padded on both sides to ``W``
-  (centred in the window) and its time is the centre of the padded window, about ``n / (2 sr)``.
-* **Short windows.** ``window`` may be shorter than the model's 2 s context (down to 16 spectrogram frames,
-  0.16 s: one time step of conv5): the window's own, shorter spectrogram is fed to the fully convolutional trunk,
-  whose global average pool does not care about the length; no silence is invented. Longer windows are refused.
-* **Input.** Any sample rate (resampled to 8 kHz with torchaudio's anti-aliased windowed sinc, in chunks, so
-  the result equals resampling the whole signal at once); stereo ``(channels, n)`` is averaged to mono.
-* **Memory.** Only the 8 kHz mono signal is held (115 MB per hour); spectrograms and feature maps are made per
-  batch of windows (exact) or per 40 s chunk (fast), so an hour runs in bounded memory.
-
-Modes: ``"exact"`` (default) computes each window's spectrogram and runs the network on it, exactly the paper's
-definition; ``"fast"`` runs the trunk once over the spectrogram of the whole signal (in overlapping chunks whose
-margins exceed the receptive field, so chunking changes nothing) and averages the feature map over each window's
-frames. The two differ at the window edges (zero padding inside each window versus the real neighbours); the
-chapter and ``benchmarks/transform.py`` measure the difference and the speed-up.
+"""The transform itself: the one embedding loop (:func:`embed_segments`), its exact and fast modes,
+:func:`neuralogram` and :func:`neuralogram_8k`, and the measures beside it (:func:`fast_vs_exact`,
+:func:`spectrogram_overview`). The conventions are set out in :mod:`neuralogram.transform`.
 
 Book: ``book/06_neuralogram.ipynb``.
 """
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import time
-import zipfile
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from .audio import PAPER_SR, check_positive, to_model_rate
-from .cache import atomic_path
-from .checkpoints import check_device
-from .nets import EmbeddingNet
-from .spectral import LinearSpectrogram
+from ..audio import PAPER_SR, check_positive, to_model_rate
+from ..checkpoints import check_device
+from ..spectral import LinearSpectrogram
+from .windows import _check_model, _check_window, _check_window_hop, check_layer, window_starts
 
-__all__ = ["neuralogram", "neuralogram_8k", "embed_segments", "window_starts", "window_times", "sort_indices",
-           "apply_permutation", "save_permutation", "load_permutation", "fast_vs_exact", "spectrogram_overview",
-           "MIN_WINDOW_FRAMES", "CONV5_STRIDE"]
+__all__ = ["neuralogram", "neuralogram_8k", "embed_segments", "chosen_batch_sizes", "fast_vs_exact",
+           "spectrogram_overview", "AUTO_BATCHES"]
 
-#: The VGG's time downsampling at conv5 (four 2x2 pools): one feature column per 16 spectrogram frames
-#: (``NeuralogramNet.time_stride``; every network declares its own).
-CONV5_STRIDE = 16
-#: The shortest window the VGG accepts, in spectrogram frames (one conv5 time step = 160 ms).
-MIN_WINDOW_FRAMES = 16
 _FAST_CHUNK = 4000  # frames per fast-mode chunk (40 s); rounded down to a multiple of the network's stride
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# checks
-# ---------------------------------------------------------------------------------------------------------------
-def _check_model(model):
-    if not isinstance(model, EmbeddingNet):
-        raise ValueError(f"model must be an embedding network (a NeuralogramNet or a MobileNetAudioSet, see "
-                         f"neuralogram.load_model), got {type(model).__name__}")
-    model.check_frontend()
-    return model
-
-
-def check_layer(model, layer) -> str:
-    """The layer whose globally pooled feature map is the embedding: ``None`` means the network's embedding layer
-    (``conv5_4`` for the VGG, ``features.16`` for mn04); see :meth:`neuralogram.nets.EmbeddingNet.check_layer`.
-
-    Book: ``book/06_neuralogram.ipynb``.
-    """
-    return _check_model(model).check_layer(layer)
-
-
-def _check_window(window, model) -> float:
-    window = check_positive(window, "window (s)")
-    longest = model.max_window_seconds
-    if longest is not None and window > longest + 1e-9:
-        raise ValueError(f"window={window} s is longer than the model's context ({longest:g} s, the length it was "
-                         f"trained on); use window <= {longest:g}")
-    shortest = model.min_window_seconds
-    if window < shortest - 1e-9:
-        raise ValueError(f"window={window} s is shorter than {shortest:g} s, the shortest input this network takes")
-    return window
-
-
-def _check_window_hop(window, hop, model):
-    window = _check_window(window, model)
-    hop = check_positive(hop, "hop (s)")
-    if round(hop * model.sr) < 1:
-        raise ValueError(f"hop={hop} s is shorter than one sample at {model.sr} Hz")
-    return window, hop
-
-
-def window_starts(n_samples: int, *, sr: int = PAPER_SR, window: float = 2.0, hop: float = 0.5,
-                  pad_end: bool = False) -> np.ndarray:
-    """First sample of every window (in samples at ``sr``), following the module's conventions.
-
-    Parameters
-    ----------
-    n_samples : int
-        Length of the signal at ``sr``.
-    sr : int
-        The model's rate (8000).
-    window, hop : float
-        Seconds.
-    pad_end : bool
-        Add a last, zero-padded window when the full windows leave the end of the signal uncovered.
-
-    Returns
-    -------
-    np.ndarray [shape=(T,)], int64
-        ``k * H`` for ``k = 0 .. T-1``; a signal shorter than the window gives one negative start
-        ``-((W - n) // 2)``: the signal is centred in a zero-padded window.
-
-    Book: ``book/06_neuralogram.ipynb``.
-    """
-    n = check_positive(n_samples, "n_samples", integer=True)
-    W, H = int(round(window * sr)), int(round(hop * sr))
-    if W < 1 or H < 1:
-        raise ValueError(f"window ({window} s) and hop ({hop} s) must each be at least one sample at {sr} Hz")
-    if n < W:
-        return np.array([-((W - n) // 2)], dtype=np.int64)
-    T = (n - W) // H + 1
-    if pad_end and (T - 1) * H + W < n:
-        T += 1
-    return np.arange(T, dtype=np.int64) * H
-
-
-def window_times(duration: float, *, window: float = 2.0, hop: float = 0.5, pad_end: bool = False,
-                 sr: int = PAPER_SR) -> np.ndarray:
-    """Centres (s) of the neuralogram's windows on a signal of ``duration`` seconds: ``len()`` is ``T``.
-
-    ``window_times(30.0)`` has 57 entries (1.0 .. 29.0 s); ``window_times(30.5)`` has 58. (The centres of STFT
-    frames are :func:`neuralogram.spectral.frame_times`.)
-
-    Book: ``book/06_neuralogram.ipynb``.
-    """
-    duration = check_positive(duration, "duration (s)")
-    starts = window_starts(int(round(duration * sr)), sr=sr, window=window, hop=hop, pad_end=pad_end)
-    return (starts + round(window * sr) / 2) / sr
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -511,119 +380,3 @@ def spectrogram_overview(y8k, *, max_frames: int = 3000, chunk_frames: int = 200
     S = torch.cat(parts, 1).numpy()
     t = (np.arange(S.shape[1]) * group + (group - 1) / 2) * spec.hop_length / PAPER_SR
     return S, t
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# the learned shuffling pattern
-# ---------------------------------------------------------------------------------------------------------------
-def _check_N(N):
-    N = N.detach().cpu().numpy() if isinstance(N, torch.Tensor) else np.asarray(N)
-    if N.ndim != 2 or 0 in N.shape:
-        raise ValueError(f"N must be a non-empty (E, T) neuralogram, got shape {N.shape}")
-    if not np.issubdtype(N.dtype, np.number) or not np.isfinite(N).all():
-        raise ValueError("N must hold finite numbers")
-    return N
-
-
-def sort_indices(N, *, key=None, threshold: float = 0.1, descending: bool = False, return_n_active: bool = False):
-    """The paper's shuffling pattern: order the embedding dimensions by where their peak activation falls.
-
-    Dimension ``e`` peaks at frame ``t_e = argmax_t N[e, t]``; active dimensions are ordered by ``key[t_e]``
-    (ties by the larger peak first). A dimension is **dormant** when its peak is at most ``threshold`` times the
-    largest value of ``N`` (``max_t N[e, t] <= threshold * max N``); dormant dimensions come last, strongest
-    first. The paper sorts a chirp's neuralogram by frequency (``key`` = the chirp's frequency at each frame) and
-    an impulse train's by period.
-
-    Parameters
-    ----------
-    N : np.ndarray [shape=(E, T)]
-        A neuralogram (non-negative for the ReLU layers).
-    key : array-like [shape=(T,)], optional
-        The value to sort by at each frame (time, a probe frequency, a period). Default: the frame index (time).
-    threshold : float
-        Relative dormancy threshold in [0, 1). Default 0.1.
-    descending : bool
-        Sort active dimensions by decreasing key (e.g. "highest periods first").
-    return_n_active : bool
-        Also return the number of active dimensions (they are ``perm[:n_active]``).
-
-    Returns
-    -------
-    perm : np.ndarray [shape=(E,)], int64
-        A permutation of ``0 .. E-1``: ``N[perm]`` (or :func:`apply_permutation`) is the sorted neuralogram.
-
-    Book: ``book/06_neuralogram.ipynb``.
-    """
-    N = _check_N(N)
-    E, T = N.shape
-    threshold = float(threshold)
-    if not 0 <= threshold < 1:
-        raise ValueError(f"threshold must be in [0, 1), got {threshold}")
-    if key is None:
-        key = np.arange(T, dtype=np.float64)
-    else:
-        key = np.asarray(key, dtype=np.float64)
-        if key.shape != (T,):
-            raise ValueError(f"key must have one value per frame, shape ({T},), got {key.shape}")
-        if not np.isfinite(key).all():
-            raise ValueError("key contains NaN or Inf")
-    peak = N.max(axis=1).astype(np.float64)
-    top = peak.max()
-    active = peak > threshold * top if top > 0 else np.zeros(E, bool)
-    k = key[N.argmax(axis=1)]
-    if descending:
-        k = -k
-    act = np.flatnonzero(active)
-    dor = np.flatnonzero(~active)
-    act = act[np.lexsort((-peak[act], k[act]))]
-    dor = dor[np.argsort(-peak[dor], kind="stable")]
-    perm = np.concatenate([act, dor]).astype(np.int64)
-    return (perm, len(act)) if return_n_active else perm
-
-
-def _check_perm(perm, E=None):
-    p = np.asarray(perm)
-    if p.ndim != 1 or not np.issubdtype(p.dtype, np.integer):
-        raise ValueError(f"a permutation must be a 1-D integer array, got shape {p.shape} dtype {p.dtype}")
-    if not np.array_equal(np.sort(p), np.arange(len(p))):
-        raise ValueError("not a permutation of 0 .. E-1 (an index is missing or repeated)")
-    if E is not None and len(p) != E:
-        raise ValueError(f"the permutation orders {len(p)} dimensions but N has {E} (another model or layer?)")
-    return p.astype(np.int64)
-
-
-def apply_permutation(N, perm):
-    """Reorder the rows of ``N`` (E, T) with a permutation from :func:`sort_indices` (``N[perm]``).
-
-    Book: ``book/06_neuralogram.ipynb``.
-    """
-    N = _check_N(N)
-    return N[_check_perm(perm, N.shape[0])]
-
-
-def save_permutation(path, perm, *, meta: dict | None = None) -> Path:
-    """Save a permutation (and JSON-able ``meta``, e.g. the model name/hash and the probe) to ``.npz``, atomically.
-
-    Book: ``book/06_neuralogram.ipynb``.
-    """
-    p = _check_perm(perm)
-    path = Path(path)
-    if path.suffix != ".npz":
-        raise ValueError(f"permutations are saved as .npz, got {path.name!r}")
-    with atomic_path(path) as tmp:
-        np.savez(tmp, perm=p, meta=np.array(json.dumps(meta or {}, default=str)))
-    return path
-
-
-def load_permutation(path, *, return_meta: bool = False):
-    """Load a permutation saved by :func:`save_permutation` (checked to be one).
-
-    Book: ``book/06_neuralogram.ipynb``.
-    """
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            p = _check_perm(z["perm"])
-            meta = json.loads(str(z["meta"])) if "meta" in z else {}
-    except (OSError, KeyError, ValueError, EOFError, TypeError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{path}: not a saved permutation ({type(err).__name__}: {err})") from None
-    return (p, meta) if return_meta else p
