@@ -13,7 +13,7 @@ sources              :class:`Source`: 8 kHz mono recordings named by id (:func:`
                      probe-like signals from :mod:`neuralogram.signals`: tones, chirps, impulse trains, noise,
                      silence). Never a held-out clip: ESC-50's test split, UrbanSound8K fold 2 and FSDD's test
                      speakers stay out (:func:`check_no_held_out`).
-crop plan            :class:`CropPlan`: ``n_views`` 2 s crops per source, each fixed by (source, start sample,
+crop plan            :class:`CropPlan`: a few 2 s crops per source (by kind), each fixed by (source, start sample,
                      mixture partner and level, augmentation index): clean, through
                      :class:`~neuralogram.data.augment.Augmenter` (short sound, room, band limit, noise floor,
                      gain) and/or mixed with a second source (:func:`~neuralogram.data.augment.mix`). A tenth of
@@ -235,7 +235,8 @@ def real_sources(*, esc50: bool = True, fsdd: bool = True, urbansound: bool = Tr
         for c in clips:
             if c.split != "train":
                 raise AssertionError(f"{c.dataset}/{c.name} is held out")
-            out.append(Source(f"{c.dataset}/{c.name}", _n8k(c), f"{c.dataset}/{c.group}", "real", c,
+            group = f"{c.dataset}/{c.group}" + (f"/{c.label}" if c.dataset == "fsdd" else "")   # speaker/digit
+            out.append(Source(f"{c.dataset}/{c.name}", _n8k(c), group, "real", c,
                               background=c.dataset == "esc50" and c.label in BACKGROUND_CLASSES))
     return out
 
@@ -305,7 +306,10 @@ class PlanConfig:
     Parameters
     ----------
     n_views : int
-        Crops per source.
+        Crops per source of a kind that ``views`` does not list.
+    views : tuple of (str, int)
+        Crops per source by kind (the id's prefix): the recordings whose variety matters most get more views,
+        FSDD's 2,000 near-identical short digits one each.
     p_clean : float
         Probability that a crop is left as recorded (no augmentation, no mixture).
     p_mix : float
@@ -321,6 +325,7 @@ class PlanConfig:
     """
 
     n_views: int = 4
+    views: tuple = (("esc50", 8), ("urbansound8k", 4), ("fsdd", 1), ("standin", 2), ("probe", 2))
     p_clean: float = 0.25
     p_mix: float = 0.3
     val_fraction: float = 0.1
@@ -330,10 +335,17 @@ class PlanConfig:
     def __post_init__(self):
         if isinstance(self.n_views, bool) or int(self.n_views) != self.n_views or self.n_views < 1:
             raise ValueError(f"n_views must be a positive integer, got {self.n_views!r}")
+        for kind, n in self.views:
+            if not isinstance(kind, str) or isinstance(n, bool) or int(n) != n or n < 0:
+                raise ValueError(f"views must be (kind, non-negative integer) pairs, got {(kind, n)!r}")
         for name in ("p_clean", "p_mix", "val_fraction"):
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"PlanConfig.{name} must be in [0, 1], got {v!r}")
+
+    def views_of(self, source_id: str) -> int:
+        """Crops of the source with this id (its kind is the prefix before ``/``)."""
+        return int(dict(self.views).get(source_id.split("/", 1)[0], self.n_views))
 
     def augment_config(self):
         from .data.augment import AugmentConfig
@@ -342,6 +354,7 @@ class PlanConfig:
 
     def to_dict(self) -> dict:
         d = {k: v for k, v in asdict(self).items() if k != "augment"}
+        d["views"] = [list(kv) for kv in self.views]
         d["augment"] = self.augment_config().to_dict()
         return d
 
@@ -391,8 +404,11 @@ class CropPlan:
         partners = {p: [s.id for s in sources if s.mixable and parts[s.id] == p] for p in ("train", "val")}
         rng = np.random.default_rng([c.seed, 0xC20])
         crops = []
-        for v in range(c.n_views):
+        n_views = {s.id: c.views_of(s.id) for s in sources}
+        for v in range(max(n_views.values())):
             for s in sources:
+                if v >= n_views[s.id]:
+                    continue
                 crop = {"source": s.id, "start": _draw_start(rng, s.n_samples), "part": parts[s.id], "view": v}
                 clean = rng.random() < c.p_clean
                 pool = partners[parts[s.id]]
@@ -403,6 +419,8 @@ class CropPlan:
                                     mix_db=round(float(rng.uniform(*c.augment_config().mix_db)), 3))
                 crop["augment"] = not clean
                 crops.append(crop)
+        if not crops:
+            raise ValueError("the plan has no crops (every source kind has 0 views)")
         self.crops = crops
         lengths = sorted((s.id, int(s.n_samples)) for s in sources)
         self.hash = param_hash({"crops": crops, "lengths": lengths, "config": c.to_dict(),

@@ -54,6 +54,10 @@ def test_plan_is_deterministic_and_renders_2s_crops():
         D.CropPlan(_sources() + _sources()[:1])
     with pytest.raises(ValueError, match="n_views"):
         D.PlanConfig(n_views=0)
+    per_kind = _plan(n_views=3, views=(("probe", 1), ("toy", 0)))
+    assert len(per_kind) == 10 and {c["source"].split("/")[0] for c in per_kind.crops} == {"probe"}
+    with pytest.raises(ValueError, match="no crops"):
+        _plan(views=(("probe", 0), ("toy", 0)))
 
 
 def test_no_held_out_clip_in_the_sources():
@@ -119,6 +123,7 @@ def test_teacher_cache_is_reused_and_bad_chunks_are_rebuilt(teacher, monkeypatch
         meta, lg = str(z["meta"]), z["logits"].copy()
     lg[0, 0] += 1.0
     np.savez(chunks[3], logits=lg, meta=np.array(meta))
+    calls.clear()
     with pytest.warns(UserWarning, match="corrupt, truncated or made for another"):
         again = D.teacher_logits(plan, model, info, progress=False)
     np.testing.assert_array_equal(again, first)

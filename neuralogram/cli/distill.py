@@ -17,7 +17,12 @@ def _plan(args):
     sources = default_sources(standin_clips=args.standin_clips, standin_seed=args.standin_seed,
                               n_probes=args.probes, probe_seed=args.plan_seed, real=not args.no_real)
     check_no_held_out(sources)
-    return CropPlan(sources, PlanConfig(n_views=args.views, p_clean=args.p_clean, p_mix=args.p_mix,
+    try:
+        views = tuple((k, int(n)) for k, n in (kv.split("=") for kv in args.views_per_kind.split(",") if kv))
+    except ValueError:
+        raise ValueError(f"--views-per-kind must read KIND=N,KIND=N (e.g. esc50=8,fsdd=1), got "
+                         f"{args.views_per_kind!r}") from None
+    return CropPlan(sources, PlanConfig(n_views=args.views, views=views, p_clean=args.p_clean, p_mix=args.p_mix,
                                         val_fraction=args.val_fraction, seed=args.plan_seed),
                     augment_seed=args.plan_seed)
 
@@ -55,7 +60,9 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="run folder (last.pt, metrics.jsonl)")
     p.add_argument("--teacher", default="mn04-audioset", help="the teacher (shipped name or path)")
     g = p.add_argument_group("crop plan")
-    g.add_argument("--views", type=int, default=4, help="crops per source")
+    g.add_argument("--views", type=int, default=4, help="crops per source of a kind --views-per-kind does not list")
+    g.add_argument("--views-per-kind", default="esc50=8,urbansound8k=4,fsdd=1,standin=2,probe=2",
+                   help="crops per source by kind (default: %(default)s)")
     g.add_argument("--p-clean", type=float, default=0.25, help="probability that a crop is left as recorded")
     g.add_argument("--p-mix", type=float, default=0.3, help="probability that another crop is a two-source mixture")
     g.add_argument("--val-fraction", type=float, default=0.1, help="fraction of source groups for validation")
