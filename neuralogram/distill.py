@@ -478,7 +478,9 @@ class CropPlan:
         if "mix" in c:
             x = mix(x, _window(load_source(self.sources[c["mix"]]), c["mix_start"]), c["mix_db"])
         if c["augment"]:
-            x, _ = self.augmenter(x, index=int(i), stream=_AUG_STREAM)
+            with warnings.catch_warnings():     # a quiet background recording is skipped: audiomentations says so
+                warnings.filterwarnings("ignore", message=".*too silent to be added as noise")
+                x, _ = self.augmenter(x, index=int(i), stream=_AUG_STREAM)
             x = _window(x, 0)
         return np.clip(np.asarray(x, np.float32), -1.0, 1.0)
 
