@@ -1,6 +1,7 @@
 """The ``neuralogram`` command line (also ``python -m neuralogram``): every sub-command's argparse lives here.
 
 ``neuralogram data standin`` / ``neuralogram data audioset`` (:mod:`.data`), ``neuralogram train`` (:mod:`.train`),
+``neuralogram distill`` (:mod:`.distill`),
 ``neuralogram compute`` (:mod:`.compute`). Each sub-command resolves its inputs (model name, audio file) once and
 calls the package's functions; the package itself has no argparse.
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import compute, data, train
+from . import compute, data, distill, train
 
 __all__ = ["main", "build_parser"]
 
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.commands = sub.choices
     data.register(sub)
     train.register(sub)
+    distill.register(sub)
     compute.register(sub)
     return parser
 

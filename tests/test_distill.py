@@ -1,0 +1,187 @@
+"""Distillation machinery (neuralogram.distill): the crop plan, the teacher cache and its integrity checks, the
+student's loss, exact resume and the refusal of a changed recipe, no held-out clip, missing data."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import neuralogram.distill as D
+from neuralogram.checkpoints import load_model, read_checkpoint
+from neuralogram.data.augment import AugmentConfig
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+AUG = AugmentConfig(n_rirs=2, rt60_range=(0.1, 0.3))
+
+
+def _sources():
+    rng = np.random.default_rng(0)
+    arrays = [D.Source(f"toy/{k}", n, f"toy/{k}", "array", (0.3 * rng.standard_normal(n)).astype(np.float32))
+              for k, n in enumerate([24000, 9000, 16000, 3000])]     # longer, shorter, exactly, much shorter than 2 s
+    return arrays + D.probe_sources(10)
+
+
+def _plan(**kw):
+    cfg = dict(n_views=1, val_fraction=0.3, augment=AUG)
+    cfg.update(kw)
+    return D.CropPlan(_sources(), D.PlanConfig(**cfg))
+
+
+@pytest.fixture(scope="module")
+def teacher():
+    return load_model("mn04-audioset")
+
+
+def test_plan_is_deterministic_and_renders_2s_crops():
+    a, b = _plan(n_views=2), _plan(n_views=2)
+    assert a.hash == b.hash and a.crops == b.crops and len(a) == 2 * 14
+    assert _plan(n_views=2, seed=1).hash != a.hash and _plan(n_views=2, p_mix=0.9).hash != a.hash
+    for i in range(len(a)):
+        x = a.render(i)
+        assert x.shape == (16000,) and x.dtype == np.float32 and np.isfinite(x).all()
+        np.testing.assert_array_equal(x, b.render(i))
+    parts = {c["source"]: c["part"] for c in a.crops}
+    assert set(parts.values()) == {"train", "val"}
+    for c in a.crops:
+        if "mix" in c:
+            assert parts[c["mix"]] == c["part"] and not c["source"].startswith("probe/")
+    clean = _plan(p_clean=1.0)
+    short = next(i for i, c in enumerate(clean.crops) if c["source"] == "toy/3")
+    assert not clean.crops[short]["augment"] and "mix" not in clean.crops[short]
+    assert (clean.render(short) == 0).sum() >= 16000 - 3000      # a short source is padded with zeros
+    with pytest.raises(ValueError, match="distinct"):
+        D.CropPlan(_sources() + _sources()[:1])
+    with pytest.raises(ValueError, match="n_views"):
+        D.PlanConfig(n_views=0)
+    per_kind = _plan(n_views=3, views=(("probe", 1), ("toy", 0)))
+    assert len(per_kind) == 10 and {c["source"].split("/")[0] for c in per_kind.crops} == {"probe"}
+    with pytest.raises(ValueError, match="no crops"):
+        _plan(views=(("probe", 0), ("toy", 0)))
+
+
+def test_no_held_out_clip_in_the_sources():
+    try:
+        sources = D.real_sources()
+    except D.DistillDataMissing:
+        pytest.skip("no real data here")
+    from neuralogram.data import real
+    from neuralogram.data.real_meta import FSDD_TEST_SPEAKERS
+
+    ids = {s.id for s in sources}
+    assert not ids & {f"esc50/{c.name}" for c in real.esc50("test")}
+    assert not [i for i in ids if i.startswith("fsdd/") and i.split("_")[1] in FSDD_TEST_SPEAKERS]
+    assert all(s.ref.meta["fold"] == 1 for s in sources if s.id.startswith("urbansound8k/"))
+    assert {i.split("/")[0] for i in ids} == {"esc50", "fsdd", "urbansound8k"}
+    D.check_no_held_out(sources)
+    from neuralogram.data.urbansound import urbansound8k
+
+    c = urbansound8k(2)[0]
+    planted = D.Source(f"{c.dataset}/{c.name}", 100, c.group, "real", c)
+    with pytest.raises(ValueError, match="held-out"):
+        D.check_no_held_out(sources + [planted])
+
+
+def test_missing_data_names_the_set_and_how_to_get_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("NEURALOGRAM_NO_SHARED", "1")
+    monkeypatch.delenv("NEURALOGRAM_DATA", raising=False)
+    with pytest.raises(ValueError, match="needs ESC-50") as err:
+        D.real_sources()
+    assert "NEURALOGRAM_DATA" in str(err.value) and isinstance(err.value, FileNotFoundError)
+    with pytest.raises(ValueError, match="needs UrbanSound8K"):
+        D.real_sources(esc50=False, fsdd=False)
+    from neuralogram.cli import main
+
+    assert main(["distill", "--out", str(tmp_path / "run"), "--standin-clips", "0", "--probes", "5"]) == 2
+
+
+def test_teacher_cache_is_reused_and_bad_chunks_are_rebuilt(teacher, monkeypatch):
+    model, info = teacher
+    monkeypatch.setattr(D, "CHUNK", 4)
+    plan = _plan()
+    first = D.teacher_logits(plan, model, info, progress=False)
+    assert first.shape == (len(plan), 527) and first.dtype == np.float32
+    np.testing.assert_allclose(first, D.teacher_logits(plan, model, info, progress=False, cache=False), atol=1e-5)
+    folder = D.teacher_cache_dir(plan, info["hash"])
+    chunks = sorted(folder.glob("chunk-*.npz"))
+    assert chunks[0].name == "chunk-00000000-00000004.npz"
+    assert len(chunks) == -(-len(plan) // 4)
+
+    calls = []
+    real_batch = D._teacher_batch
+    monkeypatch.setattr(D, "_teacher_batch", lambda p, idx, t: calls.append(list(idx)) or real_batch(p, idx, t))
+    np.testing.assert_array_equal(D.teacher_logits(plan, model, info, progress=False), first)
+    assert calls == []                                              # every chunk read from disk
+
+    # corrupt bytes, a truncated file, a chunk of another plan, changed logits with the old checksum
+    chunks[0].write_bytes(b"\x00garbage" * 10)
+    chunks[1].write_bytes(chunks[1].read_bytes()[:200])
+    other = _plan(seed=5)
+    D.teacher_logits(other, model, info, progress=False)
+    chunks[2].write_bytes(sorted(D.teacher_cache_dir(other, info["hash"]).glob("chunk-*.npz"))[2].read_bytes())
+    with np.load(chunks[3]) as z:
+        meta, lg = str(z["meta"]), z["logits"].copy()
+    lg[0, 0] += 1.0
+    np.savez(chunks[3], logits=lg, meta=np.array(meta))
+    calls.clear()
+    with pytest.warns(UserWarning, match="corrupt, truncated or made for another"):
+        again = D.teacher_logits(plan, model, info, progress=False)
+    np.testing.assert_array_equal(again, first)
+    assert sorted({i // 4 for c in calls for i in c}) == [0, 1, 2, 3]   # exactly the four bad chunks recomputed
+
+
+def test_losses_and_agreement():
+    s, t = torch.randn(3, 5), torch.randn(3, 5)
+    from neuralogram.model import loss_fn
+
+    assert torch.allclose(D.distill_loss(s, t), loss_fn(s, torch.sigmoid(t), "bce"))
+    assert float(D.distill_loss(t, t, loss="mse-logits")) == 0
+    # at its minimum (student = teacher) the BCE gradient vanishes at every temperature
+    for T in (1.0, 3.0):
+        x = t.clone().requires_grad_(True)
+        D.distill_loss(x, t, temperature=T).backward()
+        assert x.grad.abs().max() < 1e-6
+    with pytest.raises(ValueError, match="loss must be"):
+        D.distill_loss(s, t, loss="kl")
+    with pytest.raises(ValueError, match="differ"):
+        D.distill_loss(s, t[:, :4])
+    a = D.teacher_agreement(t.numpy(), t.numpy())
+    assert a["mAP"] == pytest.approx(1.0) and a["top1"] == 1.0 and a["n"] == 3
+
+
+def test_distill_resumes_bit_identically_and_refuses_a_changed_recipe(teacher, tmp_path):
+    model, info = teacher
+    plan = _plan()
+    kw = dict(teacher=model, teacher_info=info, embedding_size=16, width=0.0625, batch_size=4, lr=1e-3,
+              seed=2, progress=False)
+    straight = D.distill(plan, tmp_path / "a", epochs=2, **kw)
+    D.distill(plan, tmp_path / "b", epochs=1, **kw)
+    resumed = D.distill(plan, tmp_path / "b", epochs=2, resume=True, **kw)
+    a = read_checkpoint(tmp_path / "a" / "last.pt")
+    b = read_checkpoint(tmp_path / "b" / "last.pt")
+    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+    assert resumed["train_loss"] == straight["train_loss"] and resumed["val_mAP"] == straight["val_mAP"]
+    assert a["label_mids"] == info["label_mids"] and a["config"]["n_classes"] == 527
+    assert [json.loads(x)["epoch"] for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+    for change in (dict(lr=2e-3), dict(temperature=2.0), dict(loss="mse-logits"), dict(seed=3), dict(batch_size=2)):
+        with pytest.raises(ValueError, match="other settings"):
+            D.distill(plan, tmp_path / "b", epochs=3, resume=True, **{**kw, **change})
+    with pytest.raises(ValueError, match="other settings"):
+        D.distill(_plan(seed=9), tmp_path / "b", epochs=3, resume=True, **kw)
+    with pytest.raises(ValueError, match="embedding_size=16 then, embedding_size=8 now"):
+        D.distill(plan, tmp_path / "b", epochs=3, resume=True, **{**kw, "embedding_size": 8})
+    with pytest.raises(ValueError, match="temperature"):
+        D.distill(plan, tmp_path / "c", epochs=1, **{**kw, "temperature": 0})
+
+
+def test_export_writes_a_loadable_model_and_card(teacher, tmp_path, monkeypatch):
+    model, info = teacher
+    monkeypatch.setattr(D, "us8k_zero_shot", lambda m, i, cache=True: {"top1": 0.25, "in_labels": 10, "n": 1})
+    out = tmp_path / "models" / "tiny-distilled.pt"
+    D.distill(_plan(), tmp_path / "run", teacher=model, teacher_info=info, embedding_size=16, width=0.0625,
+              batch_size=4, epochs=1, export=str(out), command="neuralogram distill ...", progress=False)
+    student, sinfo = load_model(out)
+    assert student.n_classes == 527 and sinfo["label_names"] == info["label_names"]
+    card = out.with_suffix(".md").read_text()
+    assert "neuralogram distill ..." in card and "0.250" in card and info["hash"] in card
+    assert json.loads(out.with_suffix(".json").read_text())["arch"] == "vgg19"
