@@ -97,7 +97,7 @@ def test_missing_data_names_the_set_and_how_to_get_it(monkeypatch, tmp_path):
 
 def test_teacher_cache_is_reused_and_bad_chunks_are_rebuilt(teacher, monkeypatch):
     model, info = teacher
-    monkeypatch.setattr(D, "CHUNK", 4)
+    monkeypatch.setattr(D.teacher, "CHUNK", 4)
     plan = _plan()
     first = D.teacher_logits(plan, model, info, progress=False)
     assert first.shape == (len(plan), 527) and first.dtype == np.float32
@@ -108,8 +108,8 @@ def test_teacher_cache_is_reused_and_bad_chunks_are_rebuilt(teacher, monkeypatch
     assert len(chunks) == -(-len(plan) // 4)
 
     calls = []
-    real_batch = D._teacher_batch
-    monkeypatch.setattr(D, "_teacher_batch", lambda p, idx, t: calls.append(list(idx)) or real_batch(p, idx, t))
+    real_batch = D.teacher._teacher_batch
+    monkeypatch.setattr(D.teacher, "_teacher_batch", lambda p, idx, t: calls.append(list(idx)) or real_batch(p, idx, t))
     np.testing.assert_array_equal(D.teacher_logits(plan, model, info, progress=False), first)
     assert calls == []                                              # every chunk read from disk
 
@@ -176,7 +176,7 @@ def test_distill_resumes_bit_identically_and_refuses_a_changed_recipe(teacher, t
 
 def test_export_writes_a_loadable_model_and_card(teacher, tmp_path, monkeypatch):
     model, info = teacher
-    monkeypatch.setattr(D, "us8k_zero_shot", lambda m, i, cache=True: {"top1": 0.25, "in_labels": 10, "n": 1})
+    monkeypatch.setattr(D.student, "us8k_zero_shot", lambda m, i, cache=True: {"top1": 0.25, "in_labels": 10, "n": 1})
     out = tmp_path / "models" / "tiny-distilled.pt"
     D.distill(_plan(), tmp_path / "run", teacher=model, teacher_info=info, embedding_size=16, width=0.0625,
               batch_size=4, epochs=1, export=str(out), command="neuralogram distill ...", progress=False)
