@@ -157,16 +157,9 @@ def linear_chirp(*, f_start: float, f_end: float, duration: float, sr: int, ampl
     ----------
     f_start, f_end : float
         Start and end frequency in Hz, each in ``[0, sr / 2]`` unless ``allow_aliasing``.
-    duration : float
-        Length in seconds (> 0).
-    sr : int
-        Sample rate in Hz.
-    amplitude, phase : float
-        Peak amplitude, starting phase (radians).
-
-    Returns
-    -------
-    np.ndarray [shape=(round(duration * sr),)], float32
+    duration, sr, amplitude, phase, allow_aliasing
+        Length (s), sample rate (Hz), peak amplitude, starting phase (radians) and the aliasing switch, as in
+        :func:`sine`; the result is float32 with ``round(duration * sr)`` samples.
 
     Book: ``book/01_signals.ipynb``.
     """
@@ -203,16 +196,9 @@ def down_up_chirp(*, f_high: float = 4000.0, f_low: float = 1.0, duration: float
     f_high, f_low : float
         Frequencies in Hz, ``0 < f_low < f_high <= sr / 2``. With the defaults at 8 kHz, ``f_high`` is exactly the
         Nyquist frequency: the first and last samples alternate ``+A, -A``.
-    duration : float
-        Total length in seconds (> 0).
-    sr : int
-        Sample rate in Hz.
-    amplitude : float
-        Peak amplitude.
-
-    Returns
-    -------
-    np.ndarray [shape=(round(duration * sr),)], float32
+    duration, sr, amplitude
+        Total length (s, both halves), sample rate (Hz) and peak amplitude, as in :func:`linear_chirp`; the result
+        is float32 with ``round(duration * sr)`` samples.
 
     Book: ``book/01_signals.ipynb``.
     """

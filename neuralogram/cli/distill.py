@@ -8,6 +8,8 @@ import argparse
 import shlex
 import sys
 
+from .options import add_run_options, add_schedule_options
+
 __all__ = ["register"]
 
 
@@ -78,16 +80,10 @@ def register(subparsers) -> None:
     s.add_argument("--width", type=float, default=0.125)
     s.add_argument("--loss", choices=["bce", "mse-logits"], default="bce")
     s.add_argument("--temperature", type=float, default=1.0)
-    s.add_argument("--epochs", type=int, default=10)
-    s.add_argument("--batch-size", type=int, default=32)
-    s.add_argument("--lr", type=float, default=1e-3)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--steps-per-epoch", type=int, default=None)
+    add_schedule_options(s)
     s.add_argument("--us8k-every", type=int, default=0,
                    help="UrbanSound8K fold 2 zero-shot top-1 every N epochs (0: only with --export)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt (refused if the recipe changed)")
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    add_run_options(p, resume_help="continue from OUT/last.pt (refused if the recipe changed)")
     p.add_argument("--export", default=None, help="write the shipped model (data/models/NAME.pt) and its card")
     p.add_argument("--command", default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=_main, prog=p.prog)

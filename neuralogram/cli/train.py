@@ -8,6 +8,8 @@ import argparse
 import shlex
 import sys
 
+from .options import add_run_options, add_schedule_options
+
 __all__ = ["register"]
 
 
@@ -56,17 +58,11 @@ def register(subparsers) -> None:
     p.add_argument("--embedding-size", type=int, default=500)
     p.add_argument("--width", type=float, default=0.125)
     p.add_argument("--loss", choices=["mse", "bce"], default="mse")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps-per-epoch", type=int, default=None)
+    add_schedule_options(p)
     p.add_argument("--balanced", action="store_true", help="class-balanced sampling")
     p.add_argument("--balanced-from", type=int, default=0,
                    help="with --balanced: the first epoch (0-based) that samples class-balanced (uniform before)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    add_run_options(p, resume_help="continue from OUT/last.pt")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
     p.add_argument("--init-from", default=None, help="start from this checkpoint's weights (name or path); "
                    "output rows are matched by label name")
