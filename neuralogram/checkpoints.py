@@ -21,8 +21,8 @@ from .model import ModelConfig, NeuralogramNet
 from .nets import EmbeddingNet
 
 __all__ = ["FORMAT", "DEFAULT_MODEL", "DEFAULT_FAMILY", "models_dir", "available_models", "checkpoint_path",
-           "load_model", "resolve_model", "save_checkpoint", "read_checkpoint", "export_model", "model_hash", "check_device",
-           "CheckpointNotFoundError"]
+           "model_card", "load_model", "resolve_model", "save_checkpoint", "read_checkpoint", "export_model", "model_hash",
+           "check_device", "CheckpointNotFoundError"]
 
 FORMAT = "neuralogram-checkpoint-v1"
 #: The shipped model every entry point uses when none is named (CLI, widgets, chapters).
@@ -258,6 +258,15 @@ def load_model(name_or_path, *, device: str | torch.device = "cpu"):
 
 #: The ``arch`` of a model card (``NAME.json``) whose weights are an AudioSet MobileNet's upstream state dict.
 AUDIOSET_ARCH = "mobilenetv3-audioset"
+
+
+def model_card(name_or_path) -> dict:
+    """The JSON model card of a shipped model or checkpoint (``NAME.json`` beside it: recipe, metrics, and for a
+    trained model its history by epoch), or ``{}`` when it has none.
+
+    Book: ``book/05_model.ipynb``.
+    """
+    return _card(checkpoint_path(name_or_path))
 
 
 def _card(path: Path) -> dict:

@@ -149,6 +149,23 @@ def test_losses_and_agreement():
     assert a["mAP"] == pytest.approx(1.0) and a["top1"] == 1.0 and a["n"] == 3
 
 
+def test_loss_bounds_are_the_constant_student_and_the_teacher():
+    g = torch.Generator().manual_seed(0)
+    Zt, Zv = 3 * torch.randn(40, 6, generator=g) - 2, 3 * torch.randn(10, 6, generator=g) - 2
+    for loss, T in (("bce", 1.0), ("bce", 2.5), ("mse-logits", 1.0)):
+        b = D.loss_bounds(Zt.numpy(), Zv.numpy(), loss=loss, temperature=T)
+        assert b["teacher"] == pytest.approx(float(D.distill_loss(Zv, Zv, loss=loss, temperature=T)), abs=1e-6)
+        assert b["teacher"] < b["floor"]
+        # on the crops it was averaged over, the floor is the best constant: any other constant does worse
+        floor_t = D.loss_bounds(Zt.numpy(), Zt.numpy(), loss=loss, temperature=T)["floor"]
+        c0 = (torch.logit(torch.sigmoid(Zt.double() / T).mean(0)).float() * T if loss == "bce" else Zt.mean(0))
+        for _ in range(5):
+            c = c0 + 0.3 * torch.randn(6, generator=g)
+            assert float(D.distill_loss(c.expand(40, -1), Zt, loss=loss, temperature=T)) > floor_t
+    with pytest.raises(ValueError, match="non-empty"):
+        D.loss_bounds(Zt.numpy()[:0], Zv.numpy())
+
+
 def test_distill_resumes_bit_identically_and_refuses_a_changed_recipe(teacher, tmp_path):
     model, info = teacher
     plan = _plan()

@@ -105,6 +105,19 @@ def test_available_models_by_family(tmp_path, monkeypatch):
             available_models(family=bad)
 
 
+def test_model_card_reads_the_json_beside_a_checkpoint(tmp_path, monkeypatch):
+    from neuralogram.checkpoints import model_card
+
+    assert model_card("mn04-audioset")["arch"] == "mobilenetv3-audioset"     # a shipped name
+    monkeypatch.setenv("NEURALOGRAM_MODELS", str(tmp_path))
+    (tmp_path / "bare.pt").write_bytes(b"")
+    assert model_card("bare") == {}                                          # no card: empty
+    (tmp_path / "bad.pt").write_bytes(b"")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match="bad.json.*not valid JSON"):
+        model_card(tmp_path / "bad.pt")
+
+
 def test_checkpoint_path_is_the_one_resolver(tmp_path, monkeypatch, tiny_corpus):
     """A shipped name (with or without .pt) and a file path resolve alike for load_model and train(init_from=)."""
     from neuralogram.checkpoints import checkpoint_path

@@ -1,6 +1,6 @@
 """``neuralogram distill``: train the paper's VGG on the AudioSet network's outputs (:func:`neuralogram.distill.distill`).
 
-Book: ``book/13_audioset_net.ipynb``.
+Book: ``book/05_model.ipynb``.
 """
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def _main(args) -> int:
 def register(subparsers) -> None:
     """Add ``neuralogram distill``.
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
     p = subparsers.add_parser("distill", help="train the VGG on the AudioSet network's outputs (distillation)",
                               description="Distil mn04-audioset into the paper's VGG: a fixed plan of 2 s crops of "

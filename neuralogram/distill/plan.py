@@ -1,7 +1,7 @@
 """Distillation, part 1: the sources (8 kHz recordings and probe signals, never a held-out clip) and the fixed
 crop plan (which 2 s crop, how augmented, mixed with what). See :mod:`neuralogram.distill`.
 
-Book: ``book/13_audioset_net.ipynb``.
+Book: ``book/05_model.ipynb``.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ _AUG_STREAM = 0xD15
 class DistillDataMissing(RealDataMissing, ValueError):
     """A data set the distillation plan needs is not here; the message names it and says how to get it.
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
 
 
@@ -55,7 +55,7 @@ class Source:
     background : bool
         A steady real background recording (the augmenter's real noise floors come from these).
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
 
     id: str
@@ -73,7 +73,7 @@ _STORES: dict = {}
 def load_source(src: Source) -> np.ndarray:
     """The audio of a source: float32 mono at 8 kHz.
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
     if src.kind == "array":
         return np.asarray(src.ref, np.float32)
@@ -128,7 +128,7 @@ def probe_sources(n: int, *, seed: int = 0) -> list[Source]:
     trains (periods 1 ms - 0.5 s), white/pink/brown noise (-70 to -10 dBFS) and digital silence, parameters drawn
     from ``(seed, index)``.
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
     if isinstance(n, bool) or int(n) != n or n < 0:
         raise ValueError(f"the number of probe signals must be a non-negative integer, got {n!r}")
@@ -170,7 +170,7 @@ def real_sources(*, esc50: bool = True, fsdd: bool = True, urbansound: bool = Tr
     DistillDataMissing
         A set is not here: the message names it and says how to get it.
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
     from ..data import real
     from ..data.mixed import BACKGROUND_CLASSES
@@ -198,7 +198,7 @@ def real_sources(*, esc50: bool = True, fsdd: bool = True, urbansound: bool = Tr
 def standin_sources(store_path) -> list[Source]:
     """The train-split clips of a packed stand-in corpus (``standin_corpus(...)``) as sources.
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
     from ..data.store import PackedStore
 
@@ -217,7 +217,7 @@ def default_sources(*, standin_clips: int = 4000, standin_seed: int = 0, n_probe
     """Every source of the shipped students: :func:`real_sources`, the stand-in corpus's train clips
     (``standin_clips`` clips of 4 s, made and cached on first use) and ``n_probes`` :func:`probe_sources`.
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
     out = real_sources() if real else []
     if standin_clips:
@@ -232,7 +232,7 @@ def check_no_held_out(sources: Sequence[Source]) -> None:
     """Raise ``ValueError`` when a source is a held-out clip: ESC-50's test split, UrbanSound8K beyond fold 1 or
     an FSDD test speaker (read from the data sets' own metadata where they are here).
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
     from ..data import real
     from ..data.real_meta import FSDD_TEST_SPEAKERS
@@ -275,7 +275,7 @@ class PlanConfig:
     augment : AugmentConfig, optional
         The augmenter's settings (default: :class:`~neuralogram.data.augment.AugmentConfig`'s).
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
 
     n_views: int = 4
@@ -338,7 +338,7 @@ class CropPlan:
     hash : str
         Of the crops, the sources' lengths, the augmenter's parameters and :data:`VERSION`: the cache key.
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
 
     def __init__(self, sources: Sequence[Source], config: PlanConfig | None = None, *, augment_seed: int = 0):
@@ -423,7 +423,7 @@ class CropPlan:
     def render(self, i: int) -> np.ndarray:
         """Crop ``i`` as float32 at 8 kHz, 16000 samples: window, mixture, augmentation (deterministic).
 
-        Book: ``book/13_audioset_net.ipynb``.
+        Book: ``book/05_model.ipynb``.
         """
         from ..data.augment import mix
 

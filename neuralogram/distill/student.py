@@ -1,7 +1,7 @@
 """Distillation, part 3: the student (dataset, loss, training with exact resume), its validation and its card.
 See :mod:`neuralogram.distill`.
 
-Book: ``book/13_audioset_net.ipynb``.
+Book: ``book/05_model.ipynb``.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ LOSSES = ("bce", "mse-logits")
 class DistillDataset(torch.utils.data.Dataset):
     """``(log spectrogram 1 x 129 x 200 of the 8 kHz crop, teacher logits)`` for the crops of one part.
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
 
     def __init__(self, plan: CropPlan, logits: np.ndarray, *, part: str | None = "train"):
@@ -62,7 +62,7 @@ def distill_loss(student: torch.Tensor, teacher: torch.Tensor, *, loss: str = "b
     summed over the 527 labels and multiplied by ``T**2`` (Hinton et al. 2015: the gradients keep their scale as
     ``T`` changes). ``"mse-logits"``: the mean squared difference of the logits (Ba & Caruana 2014); ``T`` unused.
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
     if student.shape != teacher.shape:
         raise ValueError(f"student logits {tuple(student.shape)} and teacher logits {tuple(teacher.shape)} differ")
@@ -75,6 +75,36 @@ def distill_loss(student: torch.Tensor, teacher: torch.Tensor, *, loss: str = "b
     raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
 
 
+def loss_bounds(train_logits, val_logits, *, loss: str = "bce", temperature: float = 1.0) -> dict:
+    """Where a student's validation loss stands between two references.
+
+    ``floor``: the loss of the best *constant* student, one output for every crop, the teacher's soft labels
+    averaged over the training crops (for ``"mse-logits"``: the mean training logits). A student that does not
+    go below it has learned only what the teacher says on average, nothing from the sound. ``teacher``: the loss of
+    the teacher against itself, the least any student can reach (the entropy of the soft labels, x ``T**2``;
+    0 for ``"mse-logits"``).
+
+    Returns
+    -------
+    dict
+        ``floor`` and ``teacher`` (floats, in the loss's units).
+
+    Book: ``book/05_model.ipynb``.
+    """
+    Zt = torch.as_tensor(np.asarray(train_logits, np.float32))
+    Zv = torch.as_tensor(np.asarray(val_logits, np.float32))
+    if Zt.ndim != 2 or Zv.ndim != 2 or Zt.shape[1] != Zv.shape[1] or not len(Zt) or not len(Zv):
+        raise ValueError(f"train {tuple(Zt.shape)} and val {tuple(Zv.shape)} logits must be non-empty (n, K)")
+    if loss == "bce":
+        T = float(temperature)
+        q = torch.sigmoid(Zt.double() / T).mean(0).clamp(1e-7, 1 - 1e-7)
+        const = (torch.logit(q) * T).float().expand(len(Zv), -1)
+    else:
+        const = Zt.mean(0).expand(len(Zv), -1)
+    return {"floor": float(distill_loss(const, Zv, loss=loss, temperature=temperature)),
+            "teacher": float(distill_loss(Zv, Zv, loss=loss, temperature=temperature))}
+
+
 def teacher_agreement(student_logits, teacher_logits, *, threshold: float = 0.5) -> dict:
     """How well a student agrees with its teacher on crops neither trained on.
 
@@ -85,7 +115,7 @@ def teacher_agreement(student_logits, teacher_logits, *, threshold: float = 0.5)
         its probability is at least ``threshold``, and every crop's top label is); ``chance_mAP``; ``top1``: the
         fraction of crops whose highest-scoring label is the teacher's; ``n``.
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
     from ..train import average_precision, chance_map
 
@@ -165,7 +195,7 @@ def distill(plan: CropPlan, out_dir, *, teacher="mn04-audioset", teacher_info: d
     dict
         The last epoch's metrics.
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
     from torch.utils.data import DataLoader, RandomSampler
 
@@ -193,6 +223,8 @@ def distill(plan: CropPlan, out_dir, *, teacher="mn04-audioset", teacher_info: d
     logits = teacher_logits(plan, teacher, dict(teacher_info, hash=th), progress=progress)
     train_ds = DistillDataset(plan, logits, part="train")
     val_ds = DistillDataset(plan, logits, part="val") if len(plan.indices("val")) else None
+    bounds = (loss_bounds(logits[train_ds.idx], logits[val_ds.idx], loss=loss, temperature=temperature)
+              if val_ds is not None else {})
 
     torch.manual_seed(seed)
     config = ModelConfig(n_classes=logits.shape[1], embedding_size=embedding_size, width=width, loss="bce")
@@ -248,6 +280,7 @@ def distill(plan: CropPlan, out_dir, *, teacher="mn04-audioset", teacher_info: d
             metrics["val_loss"] = float(distill_loss(torch.from_numpy(S), torch.from_numpy(T), loss=loss,
                                                      temperature=temperature))
             metrics.update({f"val_{k}": v for k, v in teacher_agreement(S, T).items()})
+            metrics.update({f"val_{k}_loss": v for k, v in bounds.items()})
         last = epoch + 1 == epochs
         if (us8k_every and ((epoch + 1) % us8k_every == 0 or last)) or (export and last):
             zs = us8k_zero_shot(model.eval(), {"label_mids": mids}, cache=False)
@@ -274,6 +307,7 @@ def distill(plan: CropPlan, out_dir, *, teacher="mn04-audioset", teacher_info: d
         if command is not None:
             ckpt["train"]["command"] = command
         ckpt["train"]["wall_seconds"] = round(sum(h["train_seconds"] for h in history), 1)
+        ckpt["train"]["val_loss_bounds"] = bounds
         export_model(ckpt, export)
         write_distill_card(export, ckpt, history)
     return metrics
@@ -282,7 +316,7 @@ def distill(plan: CropPlan, out_dir, *, teacher="mn04-audioset", teacher_info: d
 def write_distill_card(model_path, ckpt: dict, history: list[dict]) -> Path:
     """Write a distilled student's model card: ``NAME.md`` and ``NAME.json`` (every number) beside it.
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
     model_path = Path(model_path)
     cfg, tr, last = ckpt["config"], ckpt["train"], history[-1]
@@ -311,6 +345,9 @@ def write_distill_card(model_path, ckpt: dict, history: list[dict]) -> Path:
              f"| epochs | {tr.get('epochs', last['epoch'])} |",
              f"| wall time (training) | {tr.get('wall_seconds', 0) / 60:.1f} min |",
              f"| validation part (teacher agreement) | mAP {val} |",
+             *([f"| validation loss | {last['val_loss']:.3f}: a constant student (the teacher's average soft labels) "
+                f"{b['floor']:.3f}, the teacher itself {b['teacher']:.3f} |"]
+               if (b := tr.get("val_loss_bounds")) and "val_loss" in last else []),
              f"| UrbanSound8K fold 2 zero-shot top-1 | {last.get('us8k_fold2_top1', float('nan')):.3f} |",
              f"| FLOPs per 2 s window | {last['gflop_per_sample']} GFLOP |",
              "| weights | float16 (loaded as float32) |", "",

@@ -1,7 +1,7 @@
 """Distillation, part 2: the teacher's logits of every crop of a plan, cached on disk in checksummed chunks.
 See :mod:`neuralogram.distill`.
 
-Book: ``book/13_audioset_net.ipynb``.
+Book: ``book/05_model.ipynb``.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ CHUNK = 512
 def teacher_cache_dir(plan: CropPlan, teacher_hash: str) -> Path:
     """Where :func:`teacher_logits` keeps the chunks for this plan and teacher.
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
     return cache_dir("distill") / f"teacher-{teacher_hash}-{plan.hash}"
 
@@ -83,7 +83,7 @@ def teacher_logits(plan: CropPlan, teacher=None, info: dict | None = None, *, ca
     -------
     np.ndarray, float32 [shape=(len(plan), n_classes)]
 
-    Book: ``book/13_audioset_net.ipynb``.
+    Book: ``book/05_model.ipynb``.
     """
     from tqdm.auto import tqdm
 
