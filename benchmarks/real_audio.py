@@ -164,8 +164,8 @@ def main(argv=None) -> int:
               f"ESC-50: {len(esc_test)} held-out clips; FSDD: {r0['fsdd']['in 2 s of silence']['n']} held-out clips "
               "in 2 s of silence.")
     print("\n## Distillation targets (held-out; every network heard through the 8 kHz band)\n")
-    rows = [distillation_targets(name, {r["name"]: r for r in results}.get(name)) for name in names]
-    print(table(rows) + "\n\ntargets for E = 500: ESC-50 zero-shot >= 0.55; US8K probe within 0.10 of mn04's; US8K "
+    target_rows = [distillation_targets(name, {r["name"]: r for r in results}.get(name)) for name in names]
+    print(table(target_rows) + "\n\ntargets for E = 500: ESC-50 zero-shot >= 0.55; US8K probe within 0.10 of mn04's; US8K "
           "zero-shot >= 0.45; speech top tag >= 0.95 in every condition; ridge R^2 >= 0.9; tuning width <= 0.30; "
           "ECE <= 0.05.")
     print(f"\n(total {time.time() - t0:.0f} s)")
@@ -184,7 +184,7 @@ def main(argv=None) -> int:
                 return int(o)
             return o
         with open(args.json, "w") as f:
-            json.dump({"results": clean(results), "mfcc_baseline": clean({k: v for k, v in base.items()
+            json.dump({"results": clean(results), "targets": clean(target_rows), "mfcc_baseline": clean({k: v for k, v in base.items()
                                                                           if k != "probs"})}, f, indent=1)
     return 0
 

@@ -202,3 +202,17 @@ def test_export_writes_a_loadable_model_and_card(teacher, tmp_path, monkeypatch)
     card = out.with_suffix(".md").read_text()
     assert "neuralogram distill ..." in card and "0.250" in card and info["hash"] in card
     assert json.loads(out.with_suffix(".json").read_text())["arch"] == "vgg19"
+    assert "a constant student" in card                      # the loss bounds of the validation part
+    assert set(json.loads(out.with_suffix(".json").read_text())["train"]["val_loss_bounds"]) == {"floor", "teacher"}
+
+    # held-out figures go into both halves of the card, and a second call replaces the first
+    D.add_heldout_figures(out, {"ESC-50 zero-shot": 0.5, "note": "x"}, source="bench A")
+    D.add_heldout_figures(out, {"ESC-50 zero-shot": 0.625}, source="bench B")
+    md = out.with_suffix(".md").read_text()
+    assert md.count("## Held-out figures") == 1 and "0.625" in md and "bench B" in md and "bench A" not in md
+    assert "neuralogram distill ..." in md                   # the rest of the card is kept
+    assert json.loads(out.with_suffix(".json").read_text())["heldout"] == {"source": "bench B", "ESC-50 zero-shot": 0.625}
+    with pytest.raises(ValueError, match="no model card"):
+        D.add_heldout_figures(tmp_path / "nothing.pt", {"a": 1.0}, source="s")
+    with pytest.raises(ValueError, match="non-empty"):
+        D.add_heldout_figures(out, {}, source="s")

@@ -357,3 +357,39 @@ def write_distill_card(model_path, ckpt: dict, history: list[dict]) -> Path:
     with atomic_path(model_path.with_suffix(".md")) as tmp:
         tmp.write_text("\n".join(lines) + "\n")
     return model_path.with_suffix(".md")
+
+
+def add_heldout_figures(model_path, figures: dict, *, source: str) -> Path:
+    """Add the held-out figures of a shipped student to its card (``NAME.json`` key ``heldout``, and a section of
+    ``NAME.md``), replacing earlier ones; both files are rewritten atomically.
+
+    Parameters
+    ----------
+    model_path : str or Path
+        The exported model (``data/models/NAME.pt``); its card must exist.
+    figures : dict
+        Name -> number (or text), e.g. one row of ``benchmarks/real_audio.py``'s distillation targets.
+    source : str
+        What measured them (a command).
+
+    Book: ``book/13_audioset_net.ipynb``.
+    """
+    model_path = Path(model_path)
+    jpath, mpath = model_path.with_suffix(".json"), model_path.with_suffix(".md")
+    if not jpath.is_file() or not mpath.is_file():
+        raise ValueError(f"{model_path}: no model card ({jpath.name}, {mpath.name}) to add held-out figures to")
+    if not isinstance(figures, dict) or not figures:
+        raise ValueError("figures must be a non-empty dict of name -> value")
+    card = json.loads(jpath.read_text())
+    card["heldout"] = {"source": source, **figures}
+    head = "## Held-out figures"
+    text = mpath.read_text().split("\n" + head, 1)[0].rstrip("\n")
+    fmt = lambda v: f"{v:.3f}" if isinstance(v, float) else str(v)    # noqa: E731
+    rows = [f"| {k} | {fmt(v)} |" for k, v in figures.items()]
+    text += (f"\n\n{head}\n\nNever trained on (ESC-50's held-out split, UrbanSound8K fold 2, FSDD's test speakers); "
+             f"measured by `{source}`.\n\n| | |\n|---|---|\n" + "\n".join(rows) + "\n")
+    with atomic_path(jpath) as tmp:
+        tmp.write_text(json.dumps(card, indent=1))
+    with atomic_path(mpath) as tmp:
+        tmp.write_text(text)
+    return mpath
