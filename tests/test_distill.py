@@ -204,6 +204,7 @@ def test_export_writes_a_loadable_model_and_card(teacher, tmp_path, monkeypatch)
     assert json.loads(out.with_suffix(".json").read_text())["arch"] == "vgg19"
     assert "a constant student" in card                      # the loss bounds of the validation part
     assert set(json.loads(out.with_suffix(".json").read_text())["train"]["val_loss_bounds"]) == {"floor", "teacher"}
+    assert sinfo["train"]["real_data"] is False              # toy arrays and probe signals: no real recording
 
     # held-out figures go into both halves of the card, and a second call replaces the first
     D.add_heldout_figures(out, {"ESC-50 zero-shot": 0.5, "note": "x"}, source="bench A")

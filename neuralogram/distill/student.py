@@ -308,6 +308,8 @@ def distill(plan: CropPlan, out_dir, *, teacher="mn04-audioset", teacher_info: d
             ckpt["train"]["command"] = command
         ckpt["train"]["wall_seconds"] = round(sum(h["train_seconds"] for h in history), 1)
         ckpt["train"]["val_loss_bounds"] = bounds
+        ckpt["train"]["real_data"] = any(c["source"].split("/", 1)[0] in ("esc50", "urbansound8k", "fsdd")
+                                         for c in plan.crops)         # what probes.real_world.trained_on_real reads
         export_model(ckpt, export)
         write_distill_card(export, ckpt, history)
     return metrics
