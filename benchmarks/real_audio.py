@@ -47,32 +47,13 @@ def table(rows, cols=None) -> str:
 
 
 def distillation_targets(name: str, result: dict | None = None) -> dict:
-    """The targets of the distillation issue for one network, at the 8 kHz band: ESC-50 held-out and UrbanSound8K
-    fold 2 zero-shot top-1 (``neuralogram.probes.transfer``, chapter 13's definitions), the fold 1 -> 2 linear probe,
-    the 60 s chirp's ridge R^2 and tuning width (chapter 7), and from ``result`` (``real_world_probe``) the lowest
+    """The targets of the distillation issue for one network, at the 8 kHz band: ``transfer.heldout_figures`` (ESC-50
+    held-out and UrbanSound8K fold 2 zero-shot top-1, the fold 1 -> 2 linear probe, the 60 s chirp's ridge R^2 and
+    tuning width; chapter 13's table), and from ``result`` (``real_world_probe``) the lowest
     FSDD speech rate over the conditions and the ESC-50 top-label ECE (after the card's temperature, if any)."""
-    from neuralogram import load_model
-    from neuralogram.data import real, urbansound
-    from neuralogram.probes import pitch, transfer
+    from neuralogram.probes.transfer import heldout_figures
 
-    model, info = load_model(name)
-    esc, us = real.esc50("test"), urbansound.urbansound8k()
-    fold1, fold2 = us.split("train"), us.split("test")
-    esc_p = transfer.clip_outputs(esc, model, info, band="8k")["probs"]
-    # UrbanSound8K's files are 8 kHz recordings: read as they are (chapter 13's probe), they are the 8 kHz band
-    o1 = transfer.clip_outputs(fold1, model, info, hop=2.0)
-    o2 = transfer.clip_outputs(fold2, model, info, hop=2.0)
-    us_p = transfer.clip_outputs(fold2, model, info)["probs"]
-    y1, y2 = [c.target for c in fold1], [c.target for c in fold2]
-    run = pitch.pitch_run(model, info, duration=60.0, hop=0.5)
-    m = pitch.pitch_metrics(run["N"], run["freqs"], run["down"])
-    row = {"model": name,
-           "ESC-50 zero-shot": transfer.zero_shot(esc_p, info["label_mids"], [c.target for c in esc],
-                                                  [r[3] for r in real.ESC50_AUDIOSET])["top1"],
-           "US8K probe": transfer.linear_probe(o1["emb"], y1, o2["emb"], y2, groups=[c.group for c in fold1])["accuracy"],
-           "US8K zero-shot": transfer.zero_shot(us_p, info["label_mids"], y2,
-                                                [r[3] for r in urbansound.URBANSOUND_AUDIOSET])["top1"],
-           "chirp ridge R^2": m["ridge_r2"], "tuning width": m["tuning_width"]}
+    row = {"model": name, **heldout_figures(name)}
     if result is not None:
         row["speech top tag (worst condition)"] = min(v["speech_rate"] for v in result["fsdd"].values())
         cal = result["calibration"]["esc50"]

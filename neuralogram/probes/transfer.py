@@ -29,7 +29,8 @@ from ..checkpoints import resolve_model
 from ..transform import embed_segments, window_starts
 from .cache import cached_arrays, model_key
 
-__all__ = ["BANDS", "clip_audio", "clip_window", "clip_outputs", "zero_shot", "linear_probe", "mfcc_clip_features"]
+__all__ = ["BANDS", "clip_audio", "clip_window", "clip_outputs", "zero_shot", "linear_probe", "mfcc_clip_features",
+           "heldout_figures"]
 
 #: The bands a clip can be heard in (see the module docstring).
 BANDS = ("full", "8k")
@@ -254,3 +255,51 @@ def mfcc_clip_features(clips, *, cache: bool = True, progress: bool = False) -> 
         return {"X": np.stack(X)}
 
     return cached_arrays("transfer-mfcc", dict(clips=names, version=VERSION), "none", compute, cache=cache)["X"]
+
+
+def heldout_figures(model, info=None, *, probe: dict | None = None, cache: bool = True) -> dict:
+    """One network's figures on the real clips that no shipped network trained on, heard through the 8 kHz band.
+
+    ESC-50's held-out split: zero-shot top-1 among the 50 mapped labels (``band="8k"``). UrbanSound8K (8 kHz files):
+    the fold 1 -> 2 linear probe on clip embeddings (2 s windows every 2 s) and fold-2 zero-shot top-1 among the 10
+    mapped labels. The chirp 4000 -> 1 -> 4000 Hz of 60 s (hop 0.5 s): chapter 7's ridge R^2 and tuning width
+    (:func:`neuralogram.probes.pitch.pitch_metrics`). These are the distillation targets that
+    ``benchmarks/real_audio.py`` prints per model.
+
+    Parameters
+    ----------
+    model : str or EmbeddingNet
+    info : dict, optional
+        ``load_model``'s info.
+    probe : dict, optional
+        :func:`linear_probe`'s result for this network on UrbanSound8K fold 1 -> 2, when already computed.
+    cache : bool
+
+    Returns
+    -------
+    dict
+        ``"ESC-50 zero-shot"``, ``"US8K probe"``, ``"US8K zero-shot"``, ``"chirp ridge R^2"``, ``"tuning width"``.
+
+    Book: ``book/13_audioset_net.ipynb``.
+    """
+    from ..data import real, urbansound
+    from . import pitch
+
+    model, info = resolve_model(model, info)
+    esc, us = real.esc50("test"), urbansound.urbansound8k()
+    fold1, fold2 = us.split("train"), us.split("test")
+    y2 = [c.target for c in fold2]
+    if probe is None:
+        E1 = clip_outputs(fold1, model, info, hop=2.0, cache=cache)["emb"]
+        E2 = clip_outputs(fold2, model, info, hop=2.0, cache=cache)["emb"]
+        probe = linear_probe(E1, [c.target for c in fold1], E2, y2, groups=[c.group for c in fold1])
+    esc_p = clip_outputs(esc, model, info, band="8k", cache=cache)["probs"]
+    us_p = clip_outputs(fold2, model, info, cache=cache)["probs"]        # the files are 8 kHz: the 8 kHz band
+    run = pitch.pitch_run(model, info, duration=60.0, hop=0.5, cache=cache)
+    m = pitch.pitch_metrics(run["N"], run["freqs"], run["down"])
+    return {"ESC-50 zero-shot": zero_shot(esc_p, info["label_mids"], [c.target for c in esc],
+                                          [row[3] for row in real.ESC50_AUDIOSET])["top1"],
+            "US8K probe": probe["accuracy"],
+            "US8K zero-shot": zero_shot(us_p, info["label_mids"], y2,
+                                        [row[3] for row in urbansound.URBANSOUND_AUDIOSET])["top1"],
+            "chirp ridge R^2": m["ridge_r2"], "tuning width": m["tuning_width"]}
