@@ -136,6 +136,21 @@ def test_pitch_metrics_ideal_tuned_bank():
     assert spearmanr(np.arange(40), centres[tuned]).statistic < -0.99
 
 
+def test_pitch_ridge_ignores_units_silent_on_the_fitting_sweep():
+    """A unit silent on the down-sweep (float noise) but active on the up-sweep carries nothing the ridge could
+    weight: it must not swamp the held-out prediction (standardised by its ~0 spread, it used to give R^2 << 0)."""
+    N, freqs, down, _ = _tuned_bank()
+    rng = np.random.default_rng(2)
+    wakes = np.where(down, 1e-9 * rng.random((5, down.size)), 0.5 + 0.5 * rng.random((5, down.size)))
+    m = pitch_metrics(np.vstack([N, wakes]), freqs, down)
+    ref = pitch_metrics(N, freqs, down)
+    assert m["ridge_r2"] == pytest.approx(ref["ridge_r2"], abs=1e-9) and m["ridge_r2"] > 0.9
+    assert m["ridge_dims"] == ref["ridge_dims"] == 60
+    # every dimension flat on the fitting sweep: nothing to fit
+    flat = pitch_metrics(np.where(down, 1.0, N), freqs, down)
+    assert flat["ridge_dims"] == 0 and np.isnan(flat["ridge_r2"])
+
+
 def test_pitch_metrics_untuned_noise_and_errors():
     rng = np.random.default_rng(1)
     T = 400

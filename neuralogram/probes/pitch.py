@@ -98,7 +98,10 @@ def pitch_metrics(N, freqs, down, *, active_threshold: float = 0.1, min_freq: fl
       tuned to a frequency; 0: no frequency tuning.
     - ``ridge_r2``: R^2 of log2(frequency) decoded from the standardised embedding by ridge regression fitted on
       the downward sweep (alpha by leave-one-out CV) and tested on the upward one (windows centred above
-      ``min_freq`` Hz only, since a 2 s window straddles a wide range near the turning point).
+      ``min_freq`` Hz only, since a 2 s window straddles a wide range near the turning point). Dimensions that
+      do not vary on the downward sweep (spread below 1e-3 of the median spread, or 1e-6) are left out of the fit
+      (``ridge_dims``: how many were used): standardised by a ~0 spread, a unit silent on the way down but
+      active on the way up would swamp the prediction.
     - ``tuning_width``: median over active dimensions of the fraction of the downward sweep during which the
       dimension is above half its downward peak (narrow tuning -> small).
     - ``on_fraction``: mean over windows of the fraction of active dimensions above ``on_level`` of their peak
@@ -159,12 +162,19 @@ def pitch_metrics(N, freqs, down, *, active_threshold: float = 0.1, min_freq: fl
     keep = freqs >= min_freq
     tr, te = down & keep, up & keep
     X = np.log1p(N.T / (gmax + 1e-12) * 100)  # compress the heavy-tailed activations
-    mu, sd = X[tr].mean(0), X[tr].std(0) + 1e-6
-    Z = (X - mu) / sd
-    target = np.log2(np.maximum(freqs, 1e-3))
-    reg = RidgeCV(alphas=np.logspace(-2, 5, 15)).fit(Z[tr], target[tr])
-    out["ridge_r2"] = float(r2_score(target[te], reg.predict(Z[te])))
-    out["ridge_alpha"] = float(reg.alpha_)
+    mu, sd = X[tr].mean(0), X[tr].std(0)
+    # A dimension (nearly) constant on the down-sweep cannot be weighted by the fit, but standardising it by its
+    # ~0 spread would blow up its up-sweep values (a unit silent going down, awake going up): leave it out.
+    varies = sd > max(1e-6, 1e-3 * float(np.median(sd)))
+    out["ridge_dims"] = int(varies.sum())
+    if not varies.any():
+        out.update(ridge_r2=nan, ridge_alpha=nan)
+    else:
+        Z = (X[:, varies] - mu[varies]) / sd[varies]
+        target = np.log2(np.maximum(freqs, 1e-3))
+        reg = RidgeCV(alphas=np.logspace(-2, 5, 15)).fit(Z[tr], target[tr])
+        out["ridge_r2"] = float(r2_score(target[te], reg.predict(Z[te])))
+        out["ridge_alpha"] = float(reg.alpha_)
     pk_down = A[:, cols_d].max(1)
     out["tuning_width"] = float(np.median((A[:, cols_d] > 0.5 * pk_down[:, None]).mean(1)))
     rel = A / pk[:, None]
