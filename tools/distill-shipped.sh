@@ -27,7 +27,7 @@
 #                 mse-logits       val mAP 0.020, top-1 agreement 0.441, UrbanSound8K fold 2 zero-shot 0.113
 #               -> bce at T = 1 (the default below). lr 1e-3 was not varied (one CPU budget).
 #   epochs      e500: 20 (the full budget); e64: 8 (what one core had left beside the e500 run in the session that
-#               shipped it); e2000: 17 (1.7 h on two threads; held-out chirp R^2 read with the ridge that leaves out units flat on the down-sweep).
+#               shipped it); e2000: 17 (1.7 h on two threads).
 # Every run resumes from runs/NAME/last.pt when it exists (bit-identical on CPU); a resume whose recipe changed is
 # refused. Needs ../shared/real (or NEURALOGRAM_DATA): a missing set is named with how to get it.
 # Usage: tools/distill-shipped.sh [e64|e500|e2000 ...]   (default: all three)
