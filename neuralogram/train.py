@@ -427,7 +427,8 @@ def _init_source(source) -> dict:
     tr = ckpt.get("train") or {}
     epochs = int(ckpt["epoch"]) + 1 if "epoch" in ckpt else tr.get("epochs")
     return {"path": str(source), "epochs_trained": epochs, "command": tr.get("command"), "lr": tr.get("lr"),
-            "balanced": tr.get("balanced"), "init_from": tr.get("init_from"), "train_from": tr.get("train_from")}
+            "balanced": tr.get("balanced"), "init_from": tr.get("init_from"), "train_from": tr.get("train_from"),
+            "wall_seconds": tr.get("wall_seconds")}
 
 
 def _init_from(model: NeuralogramNet, source, label_names: list[str]) -> None:

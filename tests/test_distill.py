@@ -217,3 +217,63 @@ def test_export_writes_a_loadable_model_and_card(teacher, tmp_path, monkeypatch)
         D.add_heldout_figures(tmp_path / "nothing.pt", {"a": 1.0}, source="s")
     with pytest.raises(ValueError, match="non-empty"):
         D.add_heldout_figures(out, {}, source="s")
+
+
+def test_lr_at_constant_and_cosine():
+    assert D.lr_at(0, 10, lr=1e-3) == D.lr_at(9, 10, lr=1e-3) == 1e-3
+    rates = [D.lr_at(s, 100, lr=1e-3, schedule="cosine") for s in range(100)]
+    assert rates[0] == 1e-3 and rates[50] == pytest.approx(5e-4) and 0 < rates[-1] < 1e-6
+    assert all(a > b for a, b in zip(rates, rates[1:]))                     # strictly decreasing
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        D.lr_at(0, 10, lr=1e-3, schedule="step")
+    with pytest.raises(ValueError, match=r"step must be in \[0, 10\)"):
+        D.lr_at(10, 10, lr=1e-3, schedule="cosine")
+
+
+def test_distill_from_earlier_weights_with_a_cosine_schedule(teacher, tmp_path, monkeypatch):
+    model, info = teacher
+    plan = _plan()
+    kw = dict(teacher=model, teacher_info=info, embedding_size=16, width=0.0625, batch_size=4, lr=1e-3,
+              seed=2, progress=False)
+    first = tmp_path / "first.pt"
+    D.distill(plan, tmp_path / "a", epochs=1, export=str(first), **kw)
+    start = read_checkpoint(first)["state_dict"]
+    # two steps at a learning rate of ~0 leave the copied weights as they were
+    cont = dict(kw, init_from=str(first), lr_schedule="cosine")
+    D.distill(plan, tmp_path / "b", epochs=2, steps_per_epoch=1, **{**cont, "lr": 1e-12})
+    b = read_checkpoint(tmp_path / "b" / "last.pt")
+    params = [k for k in start if "running" not in k and "num_batches" not in k]     # batch-norm statistics move
+    assert len(params) > 10 and all(torch.allclose(b["state_dict"][k], start[k].float(), atol=1e-3) for k in params)
+    assert b["train"]["init_from"] == "first" and b["train"]["init_from_run"]["epochs_trained"] == 1
+    # the cosine schedule resumes bit-identically after a kill (the rate is a function of the global step)
+    straight = D.distill(plan, tmp_path / "c", epochs=2, **cont)
+    save = D.student.save_checkpoint
+
+    def save_then_die(*a, **k):
+        save(*a, **k)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(D.student, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        D.distill(plan, tmp_path / "d", epochs=2, **cont)
+    monkeypatch.setattr(D.student, "save_checkpoint", save)
+    assert read_checkpoint(tmp_path / "d" / "last.pt")["epoch"] == 0
+    resumed = D.distill(plan, tmp_path / "d", epochs=2, resume=True, **cont)
+    c, d = read_checkpoint(tmp_path / "c" / "last.pt"), read_checkpoint(tmp_path / "d" / "last.pt")
+    assert all(torch.equal(c["state_dict"][k], d["state_dict"][k]) for k in c["state_dict"])
+    assert resumed["train_loss"] == straight["train_loss"]
+    with pytest.raises(ValueError, match="other settings"):              # a cosine over 1 epoch is another run
+        D.distill(plan, tmp_path / "c", epochs=3, resume=True, **cont)
+    assert c["train"]["schedule_epochs"] == 2 and straight["epoch"] == 2
+    with pytest.raises(ValueError, match="other settings"):              # and a constant rate is another run too
+        D.distill(plan, tmp_path / "c", epochs=2, resume=True, **{**cont, "lr_schedule": "constant"})
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        D.distill(plan, tmp_path / "e", epochs=1, **{**kw, "lr_schedule": "linear"})
+    # the card says where the weights came from and how the rate moved
+    out = tmp_path / "models" / "cont.pt"
+    D.distill(plan, tmp_path / "c", epochs=2, resume=True, export=str(out), **cont)
+    md = out.with_suffix(".md").read_text()
+    assert "decayed to 0 by a cosine over the 2 epochs" in md and "initialised from" in md and "itself trained 1 epoch " in md
+    assert "(after the 1 of the model it started from: 3 in all)" in md and "| stage |" in md
+    h = json.loads(out.with_suffix(".json").read_text())["history"]          # the whole curve, both stages
+    assert [(x["epoch"], x["stage"]) for x in h] == [(1, 1), (2, 2), (3, 2)]
+    assert "history" not in json.loads(out.with_suffix(".json").read_text())["train"]["init_from_run"]

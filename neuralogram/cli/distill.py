@@ -46,7 +46,8 @@ def _main(args) -> int:
     distill(plan, args.out, teacher=args.teacher, embedding_size=args.embedding_size, width=args.width,
             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, temperature=args.temperature,
             loss=args.loss, seed=args.seed, resume=args.resume, steps_per_epoch=args.steps_per_epoch,
-            num_workers=args.workers, us8k_every=args.us8k_every, export=args.export, command=command)
+            num_workers=args.workers, us8k_every=args.us8k_every, export=args.export, command=command,
+            init_from=args.init_from, lr_schedule=args.lr_schedule)
     return 0
 
 
@@ -81,6 +82,10 @@ def register(subparsers) -> None:
     s.add_argument("--loss", choices=["bce", "mse-logits"], default="bce")
     s.add_argument("--temperature", type=float, default=1.0)
     add_schedule_options(s)
+    s.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant",
+                   help="Adam's learning rate: constant, or decayed to 0 by a cosine over --epochs")
+    s.add_argument("--init-from", default=None, metavar="MODEL",
+                   help="start from this model's weights (shipped name or checkpoint; same architecture)")
     s.add_argument("--us8k-every", type=int, default=0,
                    help="UrbanSound8K fold 2 zero-shot top-1 every N epochs (0: only with --export)")
     add_run_options(p, resume_help="continue from OUT/last.pt (refused if the recipe changed)")

@@ -23,6 +23,26 @@ from .teacher import teacher_logits
 
 #: The losses :func:`distill` offers.
 LOSSES = ("bce", "mse-logits")
+#: The learning-rate schedules :func:`distill` offers.
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def lr_at(step: int, total: int, *, lr: float, schedule: str = "constant") -> float:
+    """Adam's learning rate for optimiser step ``step`` (0-based) of ``total``.
+
+    ``"constant"``: ``lr`` throughout. ``"cosine"``: ``lr * (1 + cos(pi * step / total)) / 2``, from ``lr`` at the
+    first step down to nearly 0 at the last (Loshchilov & Hutter's SGDR without restarts). A pure function of the
+    step, so a resumed run sets exactly the rates an uninterrupted one would.
+
+    Book: ``book/05_model.ipynb``.
+    """
+    if schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {schedule!r}")
+    if not 0 <= step < total:
+        raise ValueError(f"step must be in [0, {total}), got {step}")
+    if schedule == "constant":
+        return float(lr)
+    return float(lr) * 0.5 * (1.0 + float(np.cos(np.pi * step / total)))
 
 
 # ---------------------------------------------------------------------------------------------- the student
@@ -160,7 +180,8 @@ def distill(plan: CropPlan, out_dir, *, teacher="mn04-audioset", teacher_info: d
             embedding_size: int = 500, width: float = 0.125, epochs: int = 10, batch_size: int = 32,
             lr: float = 1e-3, temperature: float = 1.0, loss: str = "bce", seed: int = 0, resume: bool = False,
             steps_per_epoch: int | None = None, num_workers: int = 0, us8k_every: int = 0,
-            export: str | None = None, command: str | None = None, progress: bool = True) -> dict:
+            export: str | None = None, command: str | None = None, progress: bool = True,
+            init_from: str | None = None, lr_schedule: str = "constant") -> dict:
     """Train a student VGG on the teacher's logits for the crops of ``plan``.
 
     Parameters
@@ -176,11 +197,18 @@ def distill(plan: CropPlan, out_dir, *, teacher="mn04-audioset", teacher_info: d
         The student (:class:`~neuralogram.model.ModelConfig`, 527 outputs, sigmoid).
     epochs, batch_size, lr, seed
         Adam; every epoch visits the plan's training crops once in an order drawn from ``(seed, epoch)``.
+    lr_schedule : {"constant", "cosine"}
+        :func:`lr_at`: ``lr`` throughout, or decayed by a cosine over all ``epochs`` (then ``epochs`` is part of
+        the recipe).
+    init_from : str, optional
+        Start from this model's weights (a shipped name or a checkpoint path with the same architecture, e.g. an
+        earlier student) instead of Xavier's initialisation; a fresh optimiser. Ignored when resuming.
     temperature, loss
         :func:`distill_loss`.
     resume : bool
         Continue from ``out_dir/last.pt``; bit-identical to an uninterrupted run on CPU. Refused (``ValueError``)
-        when the recipe changed: plan, teacher, loss, temperature, sizes, learning rate, batch size or seed.
+        when the recipe changed: plan, teacher, loss, temperature, sizes, learning rate (and its schedule), batch
+        size, seed or starting weights.
     steps_per_epoch : int, optional
         Cap the batches per epoch (part of the recipe).
     us8k_every : int
@@ -199,13 +227,15 @@ def distill(plan: CropPlan, out_dir, *, teacher="mn04-audioset", teacher_info: d
     """
     from torch.utils.data import DataLoader, RandomSampler
 
-    from ..checkpoints import resolve_model
-    from ..train import _check_resume, _check_settings
+    from ..checkpoints import checkpoint_path, resolve_model
+    from ..train import _check_resume, _check_settings, _init_from, _init_source
 
     _check_settings(epochs, batch_size, lr, 0.0, steps_per_epoch)
     check_positive(temperature, "temperature")
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
     if isinstance(us8k_every, bool) or int(us8k_every) != us8k_every or us8k_every < 0:
         raise ValueError(f"us8k_every must be a non-negative integer, got {us8k_every!r}")
     teacher, teacher_info = resolve_model(teacher, teacher_info)
@@ -232,9 +262,11 @@ def distill(plan: CropPlan, out_dir, *, teacher="mn04-audioset", teacher_info: d
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     recipe = {"plan": plan.hash, "teacher": th, "loss": loss, "temperature": float(temperature),
               "embedding_size": int(embedding_size), "width": float(width), "lr": float(lr),
-              "batch_size": int(batch_size), "seed": int(seed), "steps_per_epoch": steps_per_epoch}
+              "batch_size": int(batch_size), "seed": int(seed), "steps_per_epoch": steps_per_epoch,
+              "lr_schedule": lr_schedule, "schedule_epochs": int(epochs) if lr_schedule != "constant" else None,
+              "init_from": init_from and Path(str(init_from)).stem}
     ckpt_path = out_dir / "last.pt"
-    start, history = 0, []
+    start, history, init_run = 0, [], None
     if resume and ckpt_path.is_file():
         ckpt = read_checkpoint(ckpt_path)
         _check_resume(ckpt, ckpt_path, recipe)
@@ -245,6 +277,12 @@ def distill(plan: CropPlan, out_dir, *, teacher="mn04-audioset", teacher_info: d
         opt.load_state_dict(ckpt["optimizer"])
         torch.set_rng_state(ckpt["rng_state"])
         start, history = int(ckpt["epoch"]) + 1, list(ckpt.get("history", []))
+        init_run = (ckpt.get("train") or {}).get("init_from_run")
+    elif init_from is not None:
+        _init_from(model, init_from, labels)
+        init_run = _init_source(init_from)
+        card = checkpoint_path(init_from).with_suffix(".json")        # its training curve, for this one's card
+        init_run["history"] = json.loads(card.read_text()).get("history", []) if card.is_file() else []
     metrics = history[-1] if history else {}
     flops = count_flops(config)
     for epoch in range(start, epochs):
@@ -259,7 +297,9 @@ def distill(plan: CropPlan, out_dir, *, teacher="mn04-audioset", teacher_info: d
         if progress:
             from tqdm.auto import tqdm
             bar = tqdm(bar, desc=f"epoch {epoch + 1}/{epochs}", leave=False)
-        for _ in bar:
+        for b in bar:
+            for g in opt.param_groups:
+                g["lr"] = lr_at(epoch * n_batches + b, epochs * n_batches, lr=lr, schedule=lr_schedule)
             spec, target = next(it)
             out = model(spec)
             l = distill_loss(out, target, loss=loss, temperature=temperature)
@@ -294,7 +334,7 @@ def distill(plan: CropPlan, out_dir, *, teacher="mn04-audioset", teacher_info: d
             "epoch": epoch, "rng_state": torch.get_rng_state(), "history": history,
             "label_names": labels, "label_mids": mids,
             "train": dict(recipe, corpus="distill", teacher_name=teacher_info.get("name"), command=command,
-                          plan_summary=plan.summary())})
+                          plan_summary=plan.summary(), init_from_run=init_run)})
         if progress:
             print(f"epoch {epoch + 1}/{epochs}: train loss {metrics['train_loss']:.4f}"
                   + (f"  val mAP {metrics['val_mAP']:.3f} top-1 {metrics['val_top1']:.3f}" if val_ds else "")
@@ -322,6 +362,12 @@ def write_distill_card(model_path, ckpt: dict, history: list[dict]) -> Path:
     """
     model_path = Path(model_path)
     cfg, tr, last = ckpt["config"], ckpt["train"], history[-1]
+    ir = tr.get("init_from_run") or {}
+    if ir.get("history"):       # a continuation: the curve of the model it started from, then this run's epochs
+        before = [dict(h, stage=h.get("stage", 1)) for h in ir["history"]]
+        offset, stage = before[-1]["epoch"], before[-1]["stage"] + 1
+        history = before + [dict(h, epoch=h["epoch"] + offset, stage=stage) for h in history]
+        tr = {**tr, "init_from_run": {k: v for k, v in ir.items() if k != "history"}}
     card = {"name": model_path.stem, "arch": "vgg19", "config": cfg, "train": tr, "final": last,
             "history": history, "label_names": ckpt["label_names"]}
     with atomic_path(model_path.with_suffix(".json")) as tmp:
@@ -343,9 +389,20 @@ def write_distill_card(model_path, ckpt: dict, history: list[dict]) -> Path:
              "| held out | ESC-50 test split, UrbanSound8K fold 2, FSDD test speakers (never in the plan) |",
              f"| seed | {tr['seed']} |",
              f"| command | `{tr.get('command') or '(python API)'}` |",
-             f"| optimiser | Adam, lr {tr['lr']}, batch {tr['batch_size']} |",
-             f"| epochs | {tr.get('epochs', last['epoch'])} |",
-             f"| wall time (training) | {tr.get('wall_seconds', 0) / 60:.1f} min |",
+             f"| optimiser | Adam, lr {tr['lr']}"
+             + (f" decayed to 0 by a cosine over the {tr['schedule_epochs']} epochs" if tr.get("lr_schedule") == "cosine"
+                else "") + f", batch {tr['batch_size']} |",
+             *([f"| initialised from | `{ir['path']}` (its weights; a fresh optimiser), itself trained "
+                f"{ir['epochs_trained']} epoch{'s' if ir['epochs_trained'] != 1 else ''}"
+                + (f" ({ir['wall_seconds'] / 60:.1f} min)" if ir.get("wall_seconds") else "")
+                + f" by `{ir['command'] or '(python API)'}` |"]
+               if ir else []),
+             f"| epochs | {tr.get('epochs', last['epoch'])}"
+             + (f" (after the {ir['epochs_trained']} of the model it started from: {history[-1]['epoch']} in all)"
+                if ir.get("history") else "") + " |",
+             f"| wall time (training) | {tr.get('wall_seconds', 0) / 60:.1f} min"
+             + (f" (plus {ir['wall_seconds'] / 60:.1f} min for the model it started from)"
+                if ir.get("history") and ir.get("wall_seconds") else "") + " |",
              f"| validation part (teacher agreement) | mAP {val} |",
              *([f"| validation loss | {last['val_loss']:.3f}: a constant student (the teacher's average soft labels) "
                 f"{b['floor']:.3f}, the teacher itself {b['teacher']:.3f} |"]
@@ -353,9 +410,14 @@ def write_distill_card(model_path, ckpt: dict, history: list[dict]) -> Path:
              f"| UrbanSound8K fold 2 zero-shot top-1 | {last.get('us8k_fold2_top1', float('nan')):.3f} |",
              f"| FLOPs per 2 s window | {last['gflop_per_sample']} GFLOP |",
              "| weights | float16 (loaded as float32) |", "",
-             "## Training curve", "", "| epoch | train loss | val loss | val mAP | val top-1 |", "|---|---|---|---|---|"]
+             "## Training curve", "",
+             *(["Epochs of the model this one started from, then this run's (column *stage*).", ""]
+               if ir.get("history") else []),
+             "| epoch | train loss | val loss | val mAP | val top-1 |" + (" stage |" if ir.get("history") else ""),
+             "|---|---|---|---|---|" + ("---|" if ir.get("history") else "")]
     lines += [f"| {h['epoch']} | {h['train_loss']:.4f} | {h.get('val_loss', float('nan')):.4f} | "
-              f"{h.get('val_mAP', float('nan')):.3f} | {h.get('val_top1', float('nan')):.3f} |" for h in history]
+              f"{h.get('val_mAP', float('nan')):.3f} | {h.get('val_top1', float('nan')):.3f} |"
+              + (f" {h['stage']} |" if ir.get("history") else "") for h in history]
     with atomic_path(model_path.with_suffix(".md")) as tmp:
         tmp.write_text("\n".join(lines) + "\n")
     return model_path.with_suffix(".md")
