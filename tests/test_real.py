@@ -121,6 +121,17 @@ def test_mapping_against_the_real_ontology():
         assert r["mid"] in labels, f"{r['category']}: {r['mid']} is not one of AudioSet's 527 labels"
         assert labels[r["mid"]] == r["audioset_name"], r
         assert raw[r["mid"]]["name"] == r["audioset_name"], r
+    # the ancestors table: every mapped label (ESC-50, speech, UrbanSound8K), its ancestors among the 527 labels
+    from neuralogram.data.audioset.metadata import read_ontology
+    from neuralogram.data.urbansound import URBANSOUND_AUDIOSET
+
+    ont = read_ontology(SHARED / "audioset" / "ontology.json")
+    mapped = ({r["mid"] for r in real.esc50_audioset()} | {m for m, _ in real.SPEECH_CLASSES}
+              | {row[3] for row in URBANSOUND_AUDIOSET})
+    assert set(real.AUDIOSET_ANCESTORS) == mapped
+    for mid, anc in real.AUDIOSET_ANCESTORS.items():
+        assert anc == tuple(a.id for a in ont.ancestors(mid) if a.id in labels), mid
+    assert real.AUDIOSET_ANCESTORS["/m/0912c9"][-1] == "/m/07yv9"      # car horn ... -> Vehicle
     # the speech classes are Speech and its children
     speech = real.SPEECH[0]
     want = {speech} | set(raw[speech]["child_ids"])
@@ -406,6 +417,26 @@ def test_calibration_summary_uses_the_package_ece():
     assert s["diagram_all"]["count"].sum() == P.size and len(s["diagram_top"]["edges"]) == rw.N_BINS + 1
 
 
+def test_real_targets_with_ontology_ancestors():
+    from types import SimpleNamespace
+
+    dog, domestic, animal = "/m/0bt9lr", "/m/068hy", "/m/0jbk"
+    assert real.audioset_ancestors(dog) == (domestic, animal)          # parents first
+    assert real.audioset_ancestors(real.SPEECH[0]) == ()                # the top of its branch
+    assert real.audioset_ancestors(real.MALE_SPEECH[0]) == (real.SPEECH[0],)
+    clips = [SimpleNamespace(audioset=((dog, "Dog"),)), SimpleNamespace(audioset=((real.MALE_SPEECH[0], "Male"),))]
+    mids = [animal, dog, real.SPEECH[0], "/m/other"]
+    np.testing.assert_array_equal(rw.real_targets(clips, mids), [[0, 1, 0, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(rw.real_targets(clips, mids, ancestors=True), [[1, 1, 0, 0], [0, 0, 1, 0]])
+    # a top tag "Animal" on the dog's clip: wrong for the leaf reading, right for the ontology reading
+    P = np.array([[0.9, 0.3, 0.0, 0.0]])
+    Y, Ya = rw.real_targets(clips[:1], mids), rw.real_targets(clips[:1], mids, ancestors=True)
+    assert rw.calibration_summary(P, Y)["ece_top"] == pytest.approx(0.9)
+    assert rw.calibration_summary(P, Ya)["ece_top"] == pytest.approx(0.1)
+    with pytest.raises(KeyError, match="not an AudioSet label the real datasets map to"):
+        real.audioset_ancestors("/m/none")
+
+
 @pytest.fixture
 def tiny_real(tmp_path, monkeypatch, manifest):
     """Fake ESC-50 and FSDD folders found through NEURALOGRAM_DATA, and a tiny random network with an info."""
@@ -484,7 +515,8 @@ def test_probe_end_to_end_on_fixtures(tiny_real, tiny_corpus):
         assert 0 <= m["speech_rate"] <= 1 and 0 <= m["male_rate"] <= 1 and m["n"] == 2 * 2 * 3
     e = r["esc50"]
     assert e["in_labels"] == 1 and 0 <= e["top1"] <= 1 and 0 <= e["mAP"] <= 1
-    assert set(r["calibration"]) == {"esc50", "fsdd"} and set(r["calibration"]["fsdd"]) == {"before", "after"}
+    assert set(r["calibration"]) == {"esc50", "esc50_ontology", "fsdd"}
+    assert set(r["calibration"]["fsdd"]) == set(r["calibration"]["esc50_ontology"]) == {"before", "after"}
     assert r["calibration"]["fsdd"]["after"]["ece_top"] != r["calibration"]["fsdd"]["before"]["ece_top"]
     st = rw.standin_logits(model, info, store=store)
     assert st["logits"].shape == (len(store), 5) and st["targets"][:, 3:].sum() > 0

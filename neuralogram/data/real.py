@@ -47,15 +47,16 @@ from ..cache import atomic_path, cache_dir
 from .real_manifest import HASH_CHARS as _HASH_CHARS
 from .real_manifest import pcm_sha256, read_manifest, write_manifest
 from .real_manifest import read_pcm as _read_pcm
-from .real_meta import (ESC50_AUDIOSET, ESC50_CLASSES, FSDD_SPEAKERS, FSDD_TEST_SPEAKERS, FSDD_WORDS,  # noqa: F401
-                        MALE_SPEECH, SPEECH, SPEECH_CLASSES, TEST_FRACTION, _GENDER_SPEECH, _check_split,
-                        esc50_audioset, esc50_split)
+from .real_meta import (AUDIOSET_ANCESTORS, ESC50_AUDIOSET, ESC50_CLASSES, FSDD_SPEAKERS,  # noqa: F401
+                        FSDD_TEST_SPEAKERS, FSDD_WORDS, MALE_SPEECH, SPEECH, SPEECH_CLASSES, TEST_FRACTION, _GENDER_SPEECH, _check_split,
+                        audioset_ancestors, esc50_audioset, esc50_split)
 from .real_sources import (_ARCHIVES, _SR, _TITLE, ESC50_COMMIT, ESC50_URL, FSDD_COMMIT,  # noqa: F401
                            FSDD_URL, RealDataMissing, _esc50_csv, _find, _how_to_get, data_roots)
 
 __all__ = ["ESC50_AUDIOSET", "ESC50_CLASSES", "ESC50_COMMIT", "ESC50_URL", "FSDD_COMMIT", "FSDD_URL",
            "FSDD_SPEAKERS", "FSDD_TEST_SPEAKERS", "SPEECH", "MALE_SPEECH", "SPEECH_CLASSES", "TEST_FRACTION",
-           "RealClip", "ClipList", "RealDataMissing", "esc50", "fsdd", "esc50_split", "esc50_audioset",
+           "AUDIOSET_ANCESTORS", "RealClip", "ClipList", "RealDataMissing", "esc50", "fsdd", "esc50_split",
+           "esc50_audioset", "audioset_ancestors",
            "fetch", "verify", "pcm_sha256", "data_roots", "FSDD_WORDS", "fsdd_words"]
 
 # ------------------------------------------------------------------------------------------------- records

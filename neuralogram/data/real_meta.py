@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Sequence
 
 __all__ = ["ESC50_AUDIOSET", "ESC50_CLASSES", "FSDD_SPEAKERS", "FSDD_TEST_SPEAKERS", "FSDD_WORDS", "SPEECH",
-           "MALE_SPEECH", "SPEECH_CLASSES", "TEST_FRACTION", "esc50_audioset", "esc50_split"]
+           "MALE_SPEECH", "SPEECH_CLASSES", "TEST_FRACTION", "AUDIOSET_ANCESTORS", "audioset_ancestors", "esc50_audioset",
+           "esc50_split"]
 
 #: Fraction of each ESC-50 class's source recordings held out (``split="test"``).
 TEST_FRACTION = 0.3
@@ -74,6 +75,41 @@ def esc50_audioset() -> list[dict]:
     Book: ``book/14_real_world.ipynb``.
     """
     return [dict(target=t, category=c, audioset_name=n, mid=m, note=note) for t, c, n, m, note in ESC50_AUDIOSET]
+
+
+#: Every AudioSet label the real datasets map to (ESC-50's 50, the speech classes, UrbanSound8K's 10) -> its
+#: ancestors in the AudioSet ontology that are themselves among the 527 labels (parents first), read from the table
+#: ``audioset_ancestors.csv`` beside this module (derived from ``ontology.json``; checked against it by
+#: ``tests/test_real.py``). A dog's clip is also *Domestic animals, pets* and *Animal*.
+AUDIOSET_ANCESTORS = {r["mid"]: tuple(r["ancestors"].split()) for r in _read_csv("audioset_ancestors.csv")}
+
+
+def audioset_ancestors(mid: str) -> tuple:
+    """The ancestors of one mapped AudioSet label that are AudioSet labels themselves (parents first).
+
+    Parameters
+    ----------
+    mid : str
+        An AudioSet label id that a real dataset maps to (a key of :data:`AUDIOSET_ANCESTORS`).
+
+    Returns
+    -------
+    tuple of str
+        Their mids; empty for a label at the top of the ontology (Speech, Wind, Engine, ...).
+
+    Raises
+    ------
+    KeyError
+        ``mid`` is not one of the labels the real datasets map to (the message says which are).
+
+    Book: ``book/14_real_world.ipynb``.
+    """
+    try:
+        return AUDIOSET_ANCESTORS[mid]
+    except KeyError:
+        raise KeyError(f"{mid!r} is not an AudioSet label the real datasets map to; the table "
+                       f"audioset_ancestors.csv covers {len(AUDIOSET_ANCESTORS)} labels (ESC-50, speech, "
+                       "UrbanSound8K)") from None
 
 
 #: The spoken digits as words, indexed by the digit.
