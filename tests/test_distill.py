@@ -277,3 +277,13 @@ def test_distill_from_earlier_weights_with_a_cosine_schedule(teacher, tmp_path, 
     h = json.loads(out.with_suffix(".json").read_text())["history"]          # the whole curve, both stages
     assert [(x["epoch"], x["stage"]) for x in h] == [(1, 1), (2, 2), (3, 2)]
     assert "history" not in json.loads(out.with_suffix(".json").read_text())["train"]["init_from_run"]
+    # a third stage from the second: its card counts all earlier epochs and minutes and numbers the stages 1-2-3
+    two = json.loads(out.with_suffix(".json").read_text())["train"]
+    third = tmp_path / "models" / "third.pt"
+    D.distill(plan, tmp_path / "f", epochs=1, export=str(third), **{**cont, "init_from": str(out)})
+    card3 = json.loads(third.with_suffix(".json").read_text())
+    assert [(x["epoch"], x["stage"]) for x in card3["history"]] == [(1, 1), (2, 2), (3, 2), (4, 3)]
+    ir = card3["train"]["init_from_run"]
+    assert ir["epochs_trained"] == 3
+    assert ir["wall_seconds"] == pytest.approx(two["wall_seconds"] + two["init_from_run"]["wall_seconds"])
+    assert "(after the 3 of the model it started from: 4 in all)" in third.with_suffix(".md").read_text()

@@ -282,7 +282,13 @@ def distill(plan: CropPlan, out_dir, *, teacher="mn04-audioset", teacher_info: d
         _init_from(model, init_from, labels)
         init_run = _init_source(init_from)
         card = checkpoint_path(init_from).with_suffix(".json")        # its training curve, for this one's card
-        init_run["history"] = json.loads(card.read_text()).get("history", []) if card.is_file() else []
+        before = json.loads(card.read_text()) if card.is_file() else {}
+        init_run["history"] = before.get("history", [])
+        if init_run["history"]:     # a chain of stages: count every epoch and minute before this run, not the last stage's
+            btr = before.get("train") or {}
+            init_run["epochs_trained"] = int(init_run["history"][-1]["epoch"])
+            init_run["wall_seconds"] = (btr.get("wall_seconds") or 0) + ((btr.get("init_from_run") or {})
+                                                                        .get("wall_seconds") or 0)
     metrics = history[-1] if history else {}
     flops = count_flops(config)
     for epoch in range(start, epochs):
