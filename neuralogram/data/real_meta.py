@@ -102,7 +102,7 @@ def audioset_ancestors(mid: str) -> tuple:
     KeyError
         ``mid`` is not one of the labels the real datasets map to (the message says which are).
 
-    Book: ``book/14_real_world.ipynb``.
+    Book: ``book/13_audioset_net.ipynb`` (calibration, read two ways).
     """
     try:
         return AUDIOSET_ANCESTORS[mid]
