@@ -48,8 +48,8 @@ from .real_manifest import HASH_CHARS as _HASH_CHARS
 from .real_manifest import pcm_sha256, read_manifest, write_manifest
 from .real_manifest import read_pcm as _read_pcm
 from .real_meta import (AUDIOSET_ANCESTORS, ESC50_AUDIOSET, ESC50_CLASSES, FSDD_SPEAKERS,  # noqa: F401
-                        FSDD_TEST_SPEAKERS, FSDD_WORDS, MALE_SPEECH, SPEECH, SPEECH_CLASSES, TEST_FRACTION, _GENDER_SPEECH, _check_split,
-                        audioset_ancestors, esc50_audioset, esc50_split)
+                        FSDD_TEST_SPEAKERS, FSDD_WORDS, MALE_SPEECH, SPEECH, SPEECH_CLASSES, TEST_FRACTION,
+                        _GENDER_SPEECH, _check_split, audioset_ancestors, esc50_audioset, esc50_split)
 from .real_sources import (_ARCHIVES, _SR, _TITLE, ESC50_COMMIT, ESC50_URL, FSDD_COMMIT,  # noqa: F401
                            FSDD_URL, RealDataMissing, _esc50_csv, _find, _how_to_get, data_roots)
 

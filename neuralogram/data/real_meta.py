@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Sequence
 
 __all__ = ["ESC50_AUDIOSET", "ESC50_CLASSES", "FSDD_SPEAKERS", "FSDD_TEST_SPEAKERS", "FSDD_WORDS", "SPEECH",
-           "MALE_SPEECH", "SPEECH_CLASSES", "TEST_FRACTION", "AUDIOSET_ANCESTORS", "audioset_ancestors", "esc50_audioset",
-           "esc50_split"]
+           "MALE_SPEECH", "SPEECH_CLASSES", "TEST_FRACTION", "AUDIOSET_ANCESTORS", "audioset_ancestors",
+           "esc50_audioset", "esc50_split"]
 
 #: Fraction of each ESC-50 class's source recordings held out (``split="test"``).
 TEST_FRACTION = 0.3

@@ -284,7 +284,7 @@ def distill(plan: CropPlan, out_dir, *, teacher="mn04-audioset", teacher_info: d
         card = checkpoint_path(init_from).with_suffix(".json")        # its training curve, for this one's card
         before = json.loads(card.read_text()) if card.is_file() else {}
         init_run["history"] = before.get("history", [])
-        if init_run["history"]:     # a chain of stages: count every epoch and minute before this run, not the last stage's
+        if init_run["history"]:     # a chain of stages: every epoch and minute before this run, not the last stage's
             btr = before.get("train") or {}
             init_run["epochs_trained"] = int(init_run["history"][-1]["epoch"])
             init_run["wall_seconds"] = (btr.get("wall_seconds") or 0) + ((btr.get("init_from_run") or {})

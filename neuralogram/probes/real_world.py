@@ -42,8 +42,8 @@ clip of a class the model has no label for has no positive label, so any confide
 calibration (the doubt a model should show on sound it has no name for). On ESC-50 the top-tag reading is also
 given with the *ontology* targets (``calibration["esc50_ontology"]``): the mapped label's ancestors among the model's
 labels count as right too, so a network whose top tag for a dog's bark is *Animal* is not scored wrong for naming the
-parent (AudioSet's labels form a hierarchy; a distilled student often names the parent). Tags and ECE are computed from cached
-window *logits*, so a model whose card has a temperature (:func:`model_temperature`) is measured before
+parent (AudioSet's labels form a hierarchy; a distilled student often names the parent). Tags and ECE are computed
+from cached window *logits*, so a model whose card has a temperature (:func:`model_temperature`) is measured before
 (``T = 1``) and after calibration from the same forward passes.
 
 Book: ``book/14_real_world.ipynb``.
