@@ -21,8 +21,8 @@ from .model import ModelConfig, NeuralogramNet
 from .nets import EmbeddingNet
 
 __all__ = ["FORMAT", "DEFAULT_MODEL", "DEFAULT_FAMILY", "models_dir", "available_models", "checkpoint_path",
-           "model_card", "load_model", "resolve_model", "save_checkpoint", "read_checkpoint", "export_model", "model_hash",
-           "check_device", "CheckpointNotFoundError"]
+           "model_card", "eval_map", "load_model", "resolve_model", "save_checkpoint", "read_checkpoint",
+           "export_model", "model_hash", "check_device", "CheckpointNotFoundError"]
 
 FORMAT = "neuralogram-checkpoint-v1"
 #: The shipped model every entry point uses when none is named (CLI, widgets, chapters).
@@ -258,6 +258,35 @@ def load_model(name_or_path, *, device: str | torch.device = "cpu"):
 
 #: The ``arch`` of a model card (``NAME.json``) whose weights are an AudioSet MobileNet's upstream state dict.
 AUDIOSET_ARCH = "mobilenetv3-audioset"
+
+
+def eval_map(info: dict) -> dict:
+    """The held-out mAP a trained VGG's checkpoint records, whichever way it was trained.
+
+    A model trained on labels (``standin``, ``real``) records its eval split's mAP against the true labels; a
+    distilled student (:mod:`neuralogram.distill`) records its validation crops' mAP against the teacher's labels
+    (a label is the teacher's at probability 0.5 or more, and each crop's top label is). The two are not the same
+    quantity: compare them within a family, not across.
+
+    Parameters
+    ----------
+    info : dict
+        The info of :func:`load_model`.
+
+    Returns
+    -------
+    dict
+        ``mAP``, ``chance_mAP`` (the mAP of scores that ignore the input) and ``against`` (``"labels"`` or
+        ``"teacher"``).
+
+    Book: ``book/05_model.ipynb``, ``book/08_embedding_size.ipynb``.
+    """
+    m = (info or {}).get("metrics") or {}
+    for prefix, against in (("", "labels"), ("val_", "teacher")):
+        if f"{prefix}mAP" in m and f"{prefix}chance_mAP" in m:
+            return {"mAP": float(m[f"{prefix}mAP"]), "chance_mAP": float(m[f"{prefix}chance_mAP"]), "against": against}
+    raise KeyError(f"{(info or {}).get('name', 'this model')!r} records no eval mAP in its checkpoint's metrics "
+                   f"(keys: {sorted(m)}); only trained VGG checkpoints do")
 
 
 def model_card(name_or_path) -> dict:

@@ -105,6 +105,18 @@ def test_available_models_by_family(tmp_path, monkeypatch):
             available_models(family=bad)
 
 
+def test_eval_map_reads_either_kind_of_checkpoint():
+    from neuralogram.checkpoints import eval_map
+
+    labels = eval_map({"metrics": {"mAP": 0.5, "chance_mAP": 0.06, "val_mAP": 0.9}})
+    assert labels == {"mAP": 0.5, "chance_mAP": 0.06, "against": "labels"}
+    student = eval_map({"metrics": {"val_mAP": 0.27, "val_chance_mAP": 0.006, "val_top1": 0.68}})
+    assert student == {"mAP": 0.27, "chance_mAP": 0.006, "against": "teacher"}
+    for info in ({"name": "mn04-audioset", "metrics": {"audioset_eval_mAP_reported": 0.4}}, {}, None):
+        with pytest.raises(KeyError, match="records no eval mAP"):
+            eval_map(info)
+
+
 def test_model_card_reads_the_json_beside_a_checkpoint(tmp_path, monkeypatch):
     from neuralogram.checkpoints import model_card
 

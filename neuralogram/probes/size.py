@@ -47,7 +47,7 @@ def size_probe(names=None, *, baseline: bool = True, corpus=None, seed: int = 0,
 
     Book: ``book/08_embedding_size.ipynb``.
     """
-    from ..checkpoints import load_model
+    from ..checkpoints import eval_map, load_model
     from .pitch import pitch_compare
 
     rows = shipped_by_size(names)
@@ -56,11 +56,14 @@ def size_probe(names=None, *, baseline: bool = True, corpus=None, seed: int = 0,
     out = dict(E=[], names=[], mAP=[], chance_mAP=[], trained=[], random=[])
     for E, name in rows:
         model, info = load_model(name)
-        m = info.get("metrics") or {}
+        try:
+            m = eval_map(info)
+        except KeyError:            # a checkpoint that records no eval mAP (e.g. one trained outside the package)
+            m = {"mAP": float("nan"), "chance_mAP": float("nan")}
         out["E"].append(E)
         out["names"].append(name)
-        out["mAP"].append(float(m.get("mAP", float("nan"))))
-        out["chance_mAP"].append(float(m.get("chance_mAP", float("nan"))))
+        out["mAP"].append(m["mAP"])
+        out["chance_mAP"].append(m["chance_mAP"])
         if baseline:
             both = pitch_compare(model, info, corpus=corpus, seed=seed, layer=layer, cache=cache, **params)
             out["trained"].append(both["trained"])
