@@ -25,10 +25,12 @@ __all__ = ["FORMAT", "DEFAULT_MODEL", "DEFAULT_FAMILY", "models_dir", "available
            "export_model", "model_hash", "check_device", "CheckpointNotFoundError"]
 
 FORMAT = "neuralogram-checkpoint-v1"
-#: The shipped model every entry point uses when none is named (CLI, widgets, chapters).
-DEFAULT_MODEL = "vgg19-e500-standin"
+#: The shipped model every entry point uses when none is named (CLI, widgets, chapters): the E = 500 VGG-19 that
+#: learned from the AudioSet network's outputs (chapter 5, "distillation"; compared with the others in chapter 13).
+DEFAULT_MODEL = "vgg19-e500-distilled"
 #: The family of shipped models (the last part of their names) that the probe chapters compare across sizes:
-#: ``"standin"`` (trained on the synthetic stand-in corpus) or ``"real"`` (fine-tuned with real recordings).
+#: ``"distilled"`` (students of mn04), ``"standin"`` (trained on the synthetic stand-in corpus) or ``"real"``
+#: (fine-tuned with real recordings).
 DEFAULT_FAMILY = DEFAULT_MODEL.rsplit("-", 1)[1]
 
 

@@ -117,6 +117,17 @@ def test_eval_map_reads_either_kind_of_checkpoint():
             eval_map(info)
 
 
+def test_shipped_default_model_is_a_distilled_vgg():
+    from neuralogram.checkpoints import DEFAULT_MODEL, available_models, eval_map, load_model
+
+    if DEFAULT_MODEL not in available_models():
+        pytest.skip(f"{DEFAULT_MODEL} is not shipped in this checkout")
+    model, info = load_model(DEFAULT_MODEL)
+    assert model.embedding_size == 500 and len(info["label_names"]) == 527
+    m = eval_map(info)
+    assert m["against"] == "teacher" and m["mAP"] > 20 * m["chance_mAP"]
+
+
 def test_model_card_reads_the_json_beside_a_checkpoint(tmp_path, monkeypatch):
     from neuralogram.checkpoints import model_card
 
