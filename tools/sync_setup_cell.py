@@ -25,21 +25,25 @@ ROOT = Path(__file__).resolve().parent.parent
 TAGS = ["hide-input"]
 MARK = "# Set-up (the same in every chapter, written by tools/sync_setup_cell.py from _config.yml)"
 
-TEMPLATE = '''{mark}: on Colab, fetch the
-# book and install it; everywhere, import the package from this checkout and print the versions used.
+TEMPLATE = '''{mark}:
+# on Colab, fetch the book and install it; everywhere, import the package from this checkout
+# and print the versions used.
 import os, subprocess, sys
 REPOSITORY = "{url}"
 if "google.colab" in sys.modules:
     if not os.path.isdir("{clone}"):
-        subprocess.run(["git", "clone", "-q", "--depth", "1", REPOSITORY, "{clone}"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "{clone}[book]"], check=True)
+        subprocess.run(["git", "clone", "-q", "--depth", "1", REPOSITORY,
+                        "{clone}"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e",
+                        "{clone}[book]"], check=True)
     os.chdir("{clone}/book")
 if os.path.isdir("../neuralogram") and os.path.abspath("..") not in sys.path:
     sys.path.insert(0, os.path.abspath(".."))
 import matplotlib, numpy, torch, neuralogram
 torch.set_num_threads(min(2, os.cpu_count() or 1))
-print(f"neuralogram {{neuralogram.__version__}} | numpy {{numpy.__version__}} | torch {{torch.__version__}} | "
-      f"matplotlib {{matplotlib.__version__}} | Python {{sys.version.split()[0]}}")'''
+print(f"neuralogram {{neuralogram.__version__}} | numpy {{numpy.__version__}} | "
+      f"torch {{torch.__version__}} | matplotlib {{matplotlib.__version__}} | "
+      f"Python {{sys.version.split()[0]}}")'''
 
 
 def repository_url(config: Path = ROOT / "_config.yml") -> str:
