@@ -1,6 +1,7 @@
 """Distillation machinery (neuralogram.distill): the crop plan, the teacher cache and its integrity checks, the
 student's loss, exact resume and the refusal of a changed recipe, no held-out clip, missing data."""
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -287,3 +288,9 @@ def test_distill_from_earlier_weights_with_a_cosine_schedule(teacher, tmp_path, 
     assert ir["epochs_trained"] == 3
     assert ir["wall_seconds"] == pytest.approx(two["wall_seconds"] + two["init_from_run"]["wall_seconds"])
     assert "(after the 3 of the model it started from: 4 in all)" in third.with_suffix(".md").read_text()
+    # weights copied without their card: the run says the earlier curve is lost instead of hiding it
+    bare = tmp_path / "bare" / "third.pt"
+    bare.parent.mkdir()
+    shutil.copy(third, bare)
+    with pytest.warns(UserWarning, match="no card .*third.json"):
+        D.distill(plan, tmp_path / "g", epochs=1, steps_per_epoch=1, **{**cont, "init_from": str(bare)})
