@@ -283,11 +283,11 @@ def distill(plan: CropPlan, out_dir, *, teacher="mn04-audioset", teacher_info: d
         _init_from(model, init_from, labels)
         init_run = _init_source(init_from)
         card = checkpoint_path(init_from).with_suffix(".json")        # its training curve, for this one's card
-        if not card.is_file():
+        before = json.loads(card.read_text()) if card.is_file() else {}
+        if not before:
             warnings.warn(f"init_from: no card {card} beside the checkpoint, so this run's card cannot show the "
                           "earlier stages' curve, epochs and minutes (copy the .json with the .pt to keep them)",
                           stacklevel=2)
-        before = json.loads(card.read_text()) if card.is_file() else {}
         init_run["history"] = before.get("history", [])
         if init_run["history"]:     # a chain of stages: every epoch and minute before this run, not the last stage's
             btr = before.get("train") or {}
