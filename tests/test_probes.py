@@ -286,3 +286,31 @@ def test_compare_functions_return_trained_and_random(specs):
     rc = rhythm_compare(model, {"name": "tiny", "hash": "abc"}, corpus=specs, duration=20.0, hop=1.0,
                         pattern_params=dict(patterns=["isochronous", "swing (2:1)"], duration=4.0, hop=0.5))
     assert {"rate_100ms", "rate_200ms", "pattern_ratio", "pattern_between"} <= set(rc["random"])
+
+
+def test_shared_validation_picks_the_last_score_on_a_part_every_card_has(tmp_path):
+    import json
+
+    from neuralogram.probes.size import shared_validation
+
+    def card(name, parts):                   # parts: [(val_n, mAP), ...] epoch by epoch
+        (tmp_path / f"{name}.pt").write_bytes(b"")
+        h = [{"epoch": i + 1, "val_n": n, "val_mAP": m, "val_top1": 0.5, "val_loss": 6.0}
+             for i, (n, m) in enumerate(parts)]
+        (tmp_path / f"{name}.json").write_text(json.dumps({"history": h}))
+        return str(tmp_path / f"{name}.pt")
+
+    a = card("a", [(10, 0.1), (20, 0.2), (20, 0.25)])
+    b = card("b", [(10, 0.3), (20, 0.35), (30, 0.4)])     # went on to a larger part
+    s = shared_validation([a, b])
+    assert s["val_n"] == 20 and s["mAP"] == [0.25, 0.35] and s["epoch"] == [3, 2]
+    assert s["last"] == [True, False]
+    assert shared_validation([a, b], part="smallest")["mAP"] == [0.1, 0.3]
+    c = card("c", [(40, 0.5)])
+    with pytest.raises(ValueError, match="share no validation part"):
+        shared_validation([a, c])
+    with pytest.raises(ValueError, match="part must be"):
+        shared_validation([a, b], part="median")
+    (tmp_path / "d.pt").write_bytes(b"")
+    with pytest.raises(ValueError, match="no validation history"):
+        shared_validation([str(tmp_path / "d.pt")])

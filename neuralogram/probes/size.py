@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .pitch import pitch_probe
 
-__all__ = ["shipped_by_size", "size_probe"]
+__all__ = ["shared_validation", "shipped_by_size", "size_probe"]
 
 
 def shipped_by_size(names=None) -> list[tuple[int, str]]:
@@ -24,6 +24,59 @@ def shipped_by_size(names=None) -> list[tuple[int, str]]:
 
     names = available_models(family=DEFAULT_FAMILY) if names is None else list(names)
     return sorted(((int(load_model(n)[0].embedding_size), n) for n in names), reverse=True)
+
+
+def shared_validation(names, *, part: str = "largest") -> dict:
+    """Each model's last validation score on one validation part that every one of them was scored on.
+
+    A distilled student's crop plan can grow from one stage to the next (more views of the same sources, the same
+    validation recordings), and with it the validation part, so the last numbers of two model cards may be
+    measured on different crops. The part is identified by its number of crops (``val_n`` in each card's
+    history); a model's score there is its last epoch on it (for a model that went on to a larger plan, the
+    weights before that stage, not the shipped ones).
+
+    Parameters
+    ----------
+    names : list of str
+        Shipped model names or checkpoint paths with cards (:func:`~neuralogram.checkpoints.model_card`).
+    part : {"largest", "smallest"}
+        Which of the validation parts common to all of them.
+
+    Returns
+    -------
+    dict
+        ``val_n`` (crops), and lists in the order of ``names``: ``epoch`` (of the score, 1-based), ``last``
+        (whether that epoch is the shipped one), ``mAP``, ``top1`` and ``loss``.
+
+    Book: ``book/08_embedding_size.ipynb``.
+    """
+    from ..checkpoints import model_card
+
+    if part not in ("largest", "smallest"):
+        raise ValueError(f"part must be 'largest' or 'smallest', got {part!r}")
+    names = list(names)
+    if not names:
+        raise ValueError("no models given")
+    hists = []
+    for n in names:
+        h = [x for x in model_card(n).get("history", []) if "val_n" in x and "val_mAP" in x]
+        if not h:
+            raise ValueError(f"{n!r}: its model card has no validation history (only distilled students have one)")
+        hists.append(h)
+    common = set.intersection(*({int(x["val_n"]) for x in h} for h in hists))
+    if not common:
+        raise ValueError(f"{names} share no validation part (crops per part: "
+                         f"{[sorted({int(x['val_n']) for x in h}) for h in hists]})")
+    n = max(common) if part == "largest" else min(common)
+    out = dict(val_n=n, epoch=[], last=[], mAP=[], top1=[], loss=[])
+    for h in hists:
+        k = max(i for i, x in enumerate(h) if int(x["val_n"]) == n)
+        out["epoch"].append(int(h[k].get("epoch", k + 1)))
+        out["last"].append(k == len(h) - 1)
+        out["mAP"].append(float(h[k]["val_mAP"]))
+        out["top1"].append(float(h[k].get("val_top1", float("nan"))))
+        out["loss"].append(float(h[k].get("val_loss", float("nan"))))
+    return out
 
 
 def size_probe(names=None, *, baseline: bool = True, corpus=None, seed: int = 0, layer=None, cache: bool = True,
