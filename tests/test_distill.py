@@ -214,6 +214,18 @@ def test_export_writes_a_loadable_model_and_card(teacher, tmp_path, monkeypatch)
     assert md.count("## Held-out figures") == 1 and "0.625" in md and "bench B" in md and "bench A" not in md
     assert "neuralogram distill ..." in md                   # the rest of the card is kept
     assert json.loads(out.with_suffix(".json").read_text())["heldout"] == {"source": "bench B", "ESC-50 zero-shot": 0.625}
+    # the curve has a column for the validation part's size; a part that grew between stages is said to
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert "| val crops |" in md and f"on {card['final']['val_n']:,} crops" in md
+    assert "grew with the crop plan" not in md
+    card["history"] = [dict(card["history"][0], epoch=1, stage=1, val_n=100),
+                       dict(card["history"][0], epoch=2, stage=2, val_n=300)]
+    out.with_suffix(".json").write_text(json.dumps(card))
+    md2 = D.render_distill_card(out).read_text()
+    assert "grew with the crop plan (100 -> 300 crops" in md2 and "| 2 |" in md2 and "| stage |" in md2
+    assert md2.count("## Held-out figures") == 1 and "bench B" in md2      # re-rendering keeps the figures
+    with pytest.raises(ValueError, match="no model card"):
+        D.render_distill_card(tmp_path / "nothing.pt")
     with pytest.raises(ValueError, match="no model card"):
         D.add_heldout_figures(tmp_path / "nothing.pt", {"a": 1.0}, source="s")
     with pytest.raises(ValueError, match="non-empty"):

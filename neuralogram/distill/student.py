@@ -383,12 +383,37 @@ def write_distill_card(model_path, ckpt: dict, history: list[dict]) -> Path:
             "history": history, "label_names": ckpt["label_names"]}
     with atomic_path(model_path.with_suffix(".json")) as tmp:
         tmp.write_text(json.dumps(card, indent=1))
+    with atomic_path(model_path.with_suffix(".md")) as tmp:
+        tmp.write_text(_card_markdown(card))
+    return model_path.with_suffix(".md")
+
+
+def render_distill_card(model_path) -> Path:
+    """Rewrite a student's ``NAME.md`` from its ``NAME.json`` (after the card's layout changed); atomic.
+
+    Book: ``book/05_model.ipynb``.
+    """
+    model_path = Path(model_path)
+    jpath = model_path.with_suffix(".json")
+    if not jpath.is_file():
+        raise ValueError(f"{model_path}: no model card {jpath.name} to render")
+    with atomic_path(model_path.with_suffix(".md")) as tmp:
+        tmp.write_text(_card_markdown(json.loads(jpath.read_text())))
+    return model_path.with_suffix(".md")
+
+
+def _card_markdown(card: dict) -> str:
+    cfg, tr, history = card["config"], card["train"], card["history"]
+    last, ir = card["final"], tr.get("init_from_run") or {}
+    staged = any("stage" in h for h in history)      # a continuation: earlier stages' epochs come first
     ps = tr.get("plan_summary", {})
     loss_words = {"bce": f"binary cross-entropy against the teacher's sigmoid(logits / {tr['temperature']}) "
                          f"(x T^2)", "mse-logits": "mean squared error between the logits (logit matching)"}
     val = (f"{last['val_mAP']:.3f} (chance {last['val_chance_mAP']:.3f}); top-1 agreement "
            f"{last['val_top1']:.3f}" if "val_mAP" in last else "n/a")
-    lines = [f"# Model card: `{model_path.stem}`", "",
+    sizes = [h["val_n"] for h in history if "val_n" in h]
+    grown = list(dict.fromkeys(sizes))                # the validation part's sizes, in order
+    lines = [f"# Model card: `{card['name']}`", "",
              f"A 19-layer VGG (16 conv + 3 fully connected, width x{cfg['width']}) with embedding size "
              f"**E = {cfg['embedding_size']}** and AudioSet's {cfg['n_classes']} labels, distilled from the AudioSet "
              f"network `{tr.get('teacher_name') or 'mn04-audioset'}` (weights hash `{tr['teacher']}`): it learned the "
@@ -410,11 +435,12 @@ def write_distill_card(model_path, ckpt: dict, history: list[dict]) -> Path:
                if ir else []),
              f"| epochs | {tr.get('epochs', last['epoch'])}"
              + (f" (after the {ir['epochs_trained']} of the model it started from: {history[-1]['epoch']} in all)"
-                if ir.get("history") else "") + " |",
+                if staged and ir else "") + " |",
              f"| wall time (training) | {tr.get('wall_seconds', 0) / 60:.1f} min"
              + (f" (plus {ir['wall_seconds'] / 60:.1f} min for the model it started from)"
-                if ir.get("history") and ir.get("wall_seconds") else "") + " |",
-             f"| validation part (teacher agreement) | mAP {val} |",
+                if staged and ir.get("wall_seconds") else "") + " |",
+             f"| validation part (teacher agreement) | mAP {val}"
+             + (f" on {last['val_n']:,} crops" if "val_n" in last else "") + " |",
              *([f"| validation loss | {last['val_loss']:.3f}: a constant student (the teacher's average soft labels) "
                 f"{b['floor']:.3f}, the teacher itself {b['teacher']:.3f} |"]
                if (b := tr.get("val_loss_bounds")) and "val_loss" in last else []),
@@ -423,15 +449,23 @@ def write_distill_card(model_path, ckpt: dict, history: list[dict]) -> Path:
              "| weights | float16 (loaded as float32) |", "",
              "## Training curve", "",
              *(["Epochs of the model this one started from, then this run's (column *stage*).", ""]
-               if ir.get("history") else []),
-             "| epoch | train loss | val loss | val mAP | val top-1 |" + (" stage |" if ir.get("history") else ""),
-             "|---|---|---|---|---|" + ("---|" if ir.get("history") else "")]
+               if staged else []),
+             *([f"The validation part grew with the crop plan ({' -> '.join(f'{n:,}' for n in grown)} crops: more "
+                "views of the same validation groups, another set of crops): validation scores compare only "
+                "between epochs with the same number of validation crops.", ""] if len(grown) > 1 else []),
+             "| epoch | train loss | val loss | val mAP | val top-1 | val crops |" + (" stage |" if staged else ""),
+             "|---|---|---|---|---|---|" + ("---|" if staged else "")]
     lines += [f"| {h['epoch']} | {h['train_loss']:.4f} | {h.get('val_loss', float('nan')):.4f} | "
-              f"{h.get('val_mAP', float('nan')):.3f} | {h.get('val_top1', float('nan')):.3f} |"
-              + (f" {h['stage']} |" if ir.get("history") else "") for h in history]
-    with atomic_path(model_path.with_suffix(".md")) as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
-    return model_path.with_suffix(".md")
+              f"{h.get('val_mAP', float('nan')):.3f} | {h.get('val_top1', float('nan')):.3f} | "
+              f"{h['val_n'] if 'val_n' in h else '-'} |" + (f" {h['stage']} |" if staged else "") for h in history]
+    text = "\n".join(lines) + "\n"
+    if card.get("heldout"):
+        figures = {k: v for k, v in card["heldout"].items() if k != "source"}
+        fmt = lambda v: f"{v:.3f}" if isinstance(v, float) else str(v)    # noqa: E731
+        text += (f"\n## Held-out figures\n\nNever trained on (ESC-50's held-out split, UrbanSound8K fold 2, FSDD's "
+                 f"test speakers); measured by `{card['heldout']['source']}`.\n\n| | |\n|---|---|\n"
+                 + "\n".join(f"| {k} | {fmt(v)} |" for k, v in figures.items()) + "\n")
+    return text
 
 
 def add_heldout_figures(model_path, figures: dict, *, source: str) -> Path:
@@ -457,14 +491,8 @@ def add_heldout_figures(model_path, figures: dict, *, source: str) -> Path:
         raise ValueError("figures must be a non-empty dict of name -> value")
     card = json.loads(jpath.read_text())
     card["heldout"] = {"source": source, **figures}
-    head = "## Held-out figures"
-    text = mpath.read_text().split("\n" + head, 1)[0].rstrip("\n")
-    fmt = lambda v: f"{v:.3f}" if isinstance(v, float) else str(v)    # noqa: E731
-    rows = [f"| {k} | {fmt(v)} |" for k, v in figures.items()]
-    text += (f"\n\n{head}\n\nNever trained on (ESC-50's held-out split, UrbanSound8K fold 2, FSDD's test speakers); "
-             f"measured by `{source}`.\n\n| | |\n|---|---|\n" + "\n".join(rows) + "\n")
     with atomic_path(jpath) as tmp:
         tmp.write_text(json.dumps(card, indent=1))
     with atomic_path(mpath) as tmp:
-        tmp.write_text(text)
+        tmp.write_text(_card_markdown(card))
     return mpath
