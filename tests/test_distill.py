@@ -75,6 +75,12 @@ def test_no_held_out_clip_in_the_sources():
     assert all(s.ref.meta["fold"] == 1 for s in sources if s.id.startswith("urbansound8k/"))
     assert {i.split("/")[0] for i in ids} == {"esc50", "fsdd", "urbansound8k"}
     D.check_no_held_out(sources)
+    # the validation part's real clips are the training parts' clips whose group a plan holds out
+    val = D.validation_clips()
+    plan = D.CropPlan(sources, D.PlanConfig(n_views=1, views=()))
+    in_val = {c["source"] for c in plan.crops if c["part"] == "val"}
+    assert {f"{c.dataset}/{c.name}" for v in val.values() for c in v} == in_val
+    assert all(len(v) > 20 for v in val.values()) and in_val <= ids
     from neuralogram.data.urbansound import urbansound8k
 
     c = urbansound8k(2)[0]

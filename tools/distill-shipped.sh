@@ -69,8 +69,8 @@
 #               and UrbanSound8K fold 2's 888; whole clips; top-tag ECE, ontology reading): T = 1 gives 0.218 / 0.230 /
 #               0.277 / 0.207; the sets pull opposite ways (under-confident on speech, over-confident on street
 #               sound), so one temperature or one affine map a*z + b (both keep every ranking) fitted on all four
-#               lowers one set and raises another (T = 1.17: 0.158 / 0.254 / 0.248 / 0.196; fitted on fold 2 alone
-#               a*z + b reaches 0.043 there and 0.469 on FSDD). Still none shipped.
+#               lowers some sets and raises another (T = 0.86: 0.158 / 0.254 / 0.248 / 0.196; fitted on fold 2 alone
+#               a*z + b reaches 0.042 there and 0.469 on FSDD). Still none shipped (benchmarks/distilled_calibration.py).
 # Every run resumes from runs/NAME/last.pt when it exists (bit-identical on CPU); a resume whose recipe changed is
 # refused. Needs ../shared/real (or NEURALOGRAM_DATA): a missing set is named with how to get it.
 # Usage: tools/distill-shipped.sh [e64|e500|e2000 ...]   (default: all three)

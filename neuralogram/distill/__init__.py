@@ -36,14 +36,15 @@ Book: ``book/05_model.ipynb`` (how and why), ``book/13_audioset_net.ipynb`` (the
 from __future__ import annotations
 
 from .plan import (CROP_SECONDS, CropPlan, DistillDataMissing, PlanConfig, Source, check_no_held_out,
-                   default_sources, load_source, probe_sources, real_sources, standin_sources)
+                   default_sources, load_source, probe_sources, real_sources, standin_sources,
+                   validation_clips)
 from .student import (LOSSES, LR_SCHEDULES, DistillDataset, add_heldout_figures, distill, distill_loss,
                       loss_bounds, lr_at, render_distill_card, teacher_agreement, us8k_zero_shot,
                       write_distill_card)
 from .teacher import teacher_cache_dir, teacher_logits
 
 __all__ = ["CROP_SECONDS", "LOSSES", "Source", "PlanConfig", "CropPlan", "DistillDataMissing", "probe_sources",
-           "real_sources", "standin_sources", "default_sources", "check_no_held_out", "load_source",
+           "real_sources", "standin_sources", "validation_clips", "default_sources", "check_no_held_out", "load_source",
            "teacher_logits", "teacher_cache_dir", "DistillDataset", "distill_loss", "loss_bounds", "LR_SCHEDULES",
            "lr_at", "teacher_agreement", "us8k_zero_shot", "distill", "write_distill_card", "render_distill_card",
            "add_heldout_figures"]

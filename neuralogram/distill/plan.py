@@ -161,6 +161,11 @@ def _n8k(clip) -> int:
     return int(math.ceil(frames * PAPER_SR / clip.sr))
 
 
+def _real_group(clip) -> str:
+    """What a plan's validation split keeps together: the recording (ESC-50, UrbanSound8K) or speaker and digit."""
+    return f"{clip.dataset}/{clip.group}" + (f"/{clip.label}" if clip.dataset == "fsdd" else "")
+
+
 def real_sources(*, esc50: bool = True, fsdd: bool = True, urbansound: bool = True) -> list[Source]:
     """The training parts of the real sets as sources: ESC-50's train split, FSDD's training speakers and
     UrbanSound8K fold 1. Nothing is read but metadata (ESC-50 is resampled to 8 kHz when first cropped).
@@ -189,8 +194,7 @@ def real_sources(*, esc50: bool = True, fsdd: bool = True, urbansound: bool = Tr
         for c in clips:
             if c.split != "train":
                 raise AssertionError(f"{c.dataset}/{c.name} is held out")
-            group = f"{c.dataset}/{c.group}" + (f"/{c.label}" if c.dataset == "fsdd" else "")   # speaker/digit
-            out.append(Source(f"{c.dataset}/{c.name}", _n8k(c), group, "real", c,
+            out.append(Source(f"{c.dataset}/{c.name}", _n8k(c), _real_group(c), "real", c,
                               background=c.dataset == "esc50" and c.label in BACKGROUND_CLASSES))
     return out
 
@@ -316,6 +320,30 @@ class PlanConfig:
 def _part(group: str, seed: int, val_fraction: float) -> str:
     h = int(hashlib.sha256(f"{seed}:{group}".encode()).hexdigest()[:8], 16) / 16 ** 8
     return "val" if h < val_fraction else "train"
+
+
+def validation_clips(*, seed: int = 0, val_fraction: float = 0.1) -> dict:
+    """The real recordings in the validation part of a plan with this ``seed`` and ``val_fraction``
+    (:class:`PlanConfig`): never trained on, not held out, so a recipe may be chosen on them.
+
+    Returns
+    -------
+    dict
+        ``"esc50"``, ``"fsdd"``, ``"urbansound8k"`` -> list of RealClip (the training parts' clips whose group
+        falls in the validation part).
+
+    Raises
+    ------
+    DistillDataMissing
+        A set is not here (as :func:`real_sources`).
+
+    Book: ``book/05_model.ipynb``.
+    """
+    out = {"esc50": [], "fsdd": [], "urbansound8k": []}
+    for s in real_sources():
+        if _part(s.group, seed, val_fraction) == "val":
+            out[s.ref.dataset].append(s.ref)
+    return out
 
 
 class CropPlan:
