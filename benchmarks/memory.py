@@ -128,13 +128,18 @@ def main(argv=None) -> int:
     ap.add_argument("--odd-minutes", type=float, default=10)
     ap.add_argument("--repeats", type=int, default=3, help="interleaved runs per odd rate (the fastest counts)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--model", default="vgg19-e500-standin")
+    ap.add_argument("--model", default=None, help="a shipped model (default: neuralogram.DEFAULT_MODEL)")
     ap.add_argument("--mode", choices=["exact", "fast"], default="exact")
     ap.add_argument("--hop", type=float, default=0.5,
                     help="hop in seconds (2 = a quarter of the windows: the same audio path, a quarter of the "
                          "network's time, and an N a quarter as long)")
     ap.add_argument("--keep", default=None, help="keep the generated files in this folder (default: a temporary one)")
     args = ap.parse_args(argv)
+    if args.model is None:
+        sys.path.insert(0, str(ROOT))   # this checkout's package
+        from neuralogram import DEFAULT_MODEL
+
+        args.model = DEFAULT_MODEL
     kw = dict(model=args.model, mode=args.mode, threads=args.threads, hop=args.hop)
 
     with tempfile.TemporaryDirectory(prefix="neuralogram-memory-") as tmp:

@@ -1,6 +1,6 @@
 """The neuralogram of one hour of audio: exact and fast mode against real time, memory and the FLOP floor.
 
-Measured in this one run, on this machine, with the shipped E = 500 model (``vgg19-e500-standin``; a random
+Measured in this one run, on this machine, with the default model (``neuralogram.DEFAULT_MODEL``, E = 500; a random
 network of the same shape if no checkpoint is shipped yet — the time does not depend on the weights):
 
 * the real-time factor (audio seconds per wall second) of ``neuralogram(..., mode="exact")`` and ``"fast"``,
@@ -161,7 +161,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--model", default="vgg19-e500-standin")
+    ap.add_argument("--model", default=None, help="a shipped model (default: neuralogram.DEFAULT_MODEL)")
     ap.add_argument("--against", default=PRE_REFACTOR, help="git revision to compare the exact mode with ('' skips)")
     ap.add_argument("--compare-minutes", type=float, default=10.0)
     ap.add_argument("--repeats", type=int, default=3)
@@ -169,6 +169,10 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))  # this checkout's package, also when run as a plain script
+    if args.model is None:
+        from neuralogram import DEFAULT_MODEL
+
+        args.model = DEFAULT_MODEL
     if args.compare_only:
         return _report_against(args, {})
     audio_s = args.minutes * 60
