@@ -257,9 +257,13 @@ def test_probe_widgets_recompute(tmp_path, tiny_corpus, monkeypatch):
     monkeypatch.setattr(live, "_MODELS", {})
     monkeypatch.setattr("neuralogram.checkpoints.DEFAULT_FAMILY", "tiny")   # the size widget shows one family
     box = widgets.pitch_widget(default_model="vgg19-e16-tiny")
-    run, met, (y, sr), _ = box.last_result
+    run, met, (y, sr), _, view, _ = box.last_result
     assert run["N"].shape[0] == 16 and sr == 8000 and y.size == 20 * 8000 and 0 <= met["frac_active"] <= 1
     controls = {c.description: c for c in box.children[1].children}
+    # the tuning view by default (active dimensions, each divided by its peak: the rows reach 1), or one scale
+    assert view == "active / own peak"
+    controls["view"].value = "one scale"
+    assert box.last_result[4] == "one scale"
     controls["duration (s)"].value = 10.0  # a slider change recomputes
     assert box.last_result[0]["duration"] == 10.0 and box.last_result[2][0].size == 10 * 8000
     controls["weights"].value = "random init"

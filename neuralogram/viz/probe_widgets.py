@@ -18,6 +18,9 @@ __all__ = ["pitch_widget", "size_widget", "rhythm_widget", "pattern_widget", "ti
            "band_widget"]
 
 
+_PER_DIM = "active / own peak"
+
+
 def _probe_controls(default_model: str, **sliders) -> dict:
     """The controls of a probe widget that draws a neuralogram: model, weights and layer
     (:func:`~neuralogram.viz.live.model_controls`), one slider per keyword (``name=(class, value, min, max, step,
@@ -40,9 +43,12 @@ def pitch_widget(*, default_model: str = DEFAULT_MODEL):
     """The chirp probe of ``book/07_pitch.ipynb`` with every parameter on a slider.
 
     Controls: model, trained / random-init weights, layer; chirp ``f_high``, ``f_low``, ``duration``; the metric
-    thresholds ``active_threshold`` and ``on_level``; neuralogram ``window`` and ``hop``. Shows the sorted
-    neuralogram (sorted on the downward sweep) and the numbers of :func:`neuralogram.probes.pitch.pitch_metrics`;
-    plays the chirp. A 20 s chirp with a 0.5 s hop recomputes in about a second.
+    thresholds ``active_threshold`` and ``on_level``; neuralogram ``window`` and ``hop``; the view: the active
+    dimensions (peak above ``active_threshold`` of the largest), each divided by its own peak (the tuning view, where
+    the diagonal shows), or every dimension on one colour scale. Shows the neuralogram sorted on the downward sweep
+    (earliest peak at the bottom, :func:`~neuralogram.viz.plotting.neuralogram_show`'s convention) and the numbers
+    of :func:`neuralogram.probes.pitch.pitch_metrics`; plays the chirp. A 20 s chirp with a 0.5 s hop recomputes in
+    about a second.
 
     Book: ``book/07_pitch.ipynb``.
     """
@@ -53,8 +59,11 @@ def pitch_widget(*, default_model: str = DEFAULT_MODEL):
                                duration=("FloatSlider", 20.0, 6.0, 60.0, 2.0, "duration (s)"),
                                active_threshold=("FloatSlider", 0.1, 0.01, 0.5, 0.01, "active if peak >"),
                                on_level=("FloatSlider", 0.5, 0.1, 0.9, 0.05, "on if >"))
+    import ipywidgets as W
 
-    def compute(name, net, layer, f_high, f_low, duration, window, hop, active_threshold, on_level):
+    controls["view"] = W.ToggleButtons(options=[_PER_DIM, "one scale"], value=_PER_DIM, description="view")
+
+    def compute(name, net, layer, f_high, f_low, duration, window, hop, active_threshold, on_level, view):
         model, info = cached_model(name, net)
         if f_low >= f_high:
             raise ValueError(f"f_low ({f_low:.0f} Hz) must be below f_high ({f_high:.0f} Hz)")
@@ -65,17 +74,26 @@ def pitch_widget(*, default_model: str = DEFAULT_MODEL):
         met = pitch.pitch_metrics(run["N"], run["freqs"], run["down"], active_threshold=active_threshold,
                                   on_level=on_level)
         y = signals.down_up_chirp(duration=duration, f_high=f_high, f_low=f_low, sr=model.sr)
-        return run, met, (y, model.sr), f"{name} ({net}), {layer}"
+        return run, met, (y, model.sr), f"{name} ({net}), {layer}", view, active_threshold
 
     def draw(result, fig):
-        run, met, _, label = result
+        run, met, _, label, view, active_threshold = result
         ax0, ax1 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 4]})
         ax0.plot(run["times"], run["freqs"], "k")
         ax0.set(ylabel="f (Hz)", title=label)
-        neuralogram_show(run["N"], run["times"], ax=ax1, order=pitch.peak_order(run["N"], run["down"]),
-                         colorbar=False, title=f"active {met['frac_active']:.2f} | salience {met['salience']:.2f} | "
-                         f"Spearman down/up {met['spearman_down_up']:.2f} | width {met['tuning_width']:.2f} | on "
-                         f"{met['on_fraction']:.2f} | ridge R² {met['ridge_r2']:.2f} | cease < {met['f_cease']:.0f} Hz")
+        N, order = run["N"], pitch.peak_order(run["N"], run["down"])
+        kw = {}
+        if view == _PER_DIM:
+            pk = N.max(1)
+            order = order[pk[order] > active_threshold * pk.max()]
+            N = N / np.where(pk > 0, pk, 1.0)[:, None]
+            kw = dict(vmax=1.0, cbar_label="activation / its peak", ylabel="active dimension (sorted)")
+        cease = (f"never ceases above {run['freqs'].min():.0f} Hz" if met["f_cease"] <= run["freqs"].min()
+                 else f"ceases < {met['f_cease']:.0f} Hz")
+        neuralogram_show(N, run["times"], ax=ax1, order=order, title=f"active {met['frac_active']:.2f} | "
+                         f"salience {met['salience']:.2f} | Spearman down/up {met['spearman_down_up']:.2f} | width "
+                         f"{met['tuning_width']:.2f} | on {met['on_fraction']:.2f} | ridge R² {met['ridge_r2']:.2f} | "
+                         f"{cease}", **kw)
         fig.tight_layout()
 
     return live_figure(controls, compute, draw, audio=lambda r: r[2], title="Pitch probe: the down-up chirp",
