@@ -209,8 +209,10 @@ def neuralogram_show(N, times, *, ax=None, order=None, n_active: int | None = No
     ----------
     N : np.ndarray [shape=(E, T)]
     times : array-like [shape=(T,)]
-        Frame centres in seconds (the second output of :func:`neuralogram.neuralogram`), or any other monotonic
-        coordinate of the columns (with ``xlabel``).
+        Frame centres in seconds (the second output of :func:`neuralogram.neuralogram`), or any other evenly spaced
+        coordinate of the columns (with ``xlabel``): the columns are drawn as equal-width cells from the first to the
+        last, so an unevenly spaced coordinate (a log rate, say) would put its ticks in the wrong places; draw such
+        columns against time and add the other coordinate as a secondary axis.
     order : array-like of int, optional
         Rows to draw, bottom to top: a permutation (:func:`neuralogram.sort_indices`) or a selection of rows.
     n_active : int, optional
