@@ -26,17 +26,13 @@ from neuralogram.calibration import expected_calibration_error
 from neuralogram.checkpoints import available_models, load_model
 from neuralogram.data.urbansound import urbansound8k
 from neuralogram.distill import validation_clips
-from neuralogram.probes.real_tags import clip_logits
+from neuralogram.probes.real_tags import clip_logits, tag_probs
 from neuralogram.probes.real_world import real_targets
 
 
-def _sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
 def _tags(Z, a, b):
-    """Clip tags: the sigmoid of ``a z + b`` per window, averaged over the clip's windows."""
-    return np.stack([_sigmoid(a * z + b).mean(0) for z in Z])
+    """Clip tags: the sigmoid of ``a z + b`` per window, averaged over the clip's windows (``tag_probs``)."""
+    return np.stack([tag_probs(a * z + b, loss="bce") for z in Z])
 
 
 def _top_nll(P, Y):

@@ -260,8 +260,8 @@ def test_probe_widgets_recompute(tmp_path, tiny_corpus, monkeypatch):
     run, met, (y, sr), _, view, _ = box.last_result
     assert run["N"].shape[0] == 16 and sr == 8000 and y.size == 20 * 8000 and 0 <= met["frac_active"] <= 1
     controls = {c.description: c for c in box.children[1].children}
-    # the tuning view by default (active dimensions, each divided by its peak: the rows reach 1), or one scale
-    assert view == "active / own peak"
+    # the tuning view by default (active dimensions, each on its own range), or one scale
+    assert view == "active / own range"
     controls["view"].value = "one scale"
     assert box.last_result[4] == "one scale"
     controls["duration (s)"].value = 10.0  # a slider change recomputes

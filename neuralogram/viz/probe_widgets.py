@@ -18,7 +18,7 @@ __all__ = ["pitch_widget", "size_widget", "rhythm_widget", "pattern_widget", "ti
            "band_widget"]
 
 
-_PER_DIM = "active / own peak"
+_PER_DIM = "active / own range"
 
 
 def _probe_controls(default_model: str, **sliders) -> dict:
@@ -44,8 +44,8 @@ def pitch_widget(*, default_model: str = DEFAULT_MODEL):
 
     Controls: model, trained / random-init weights, layer; chirp ``f_high``, ``f_low``, ``duration``; the metric
     thresholds ``active_threshold`` and ``on_level``; neuralogram ``window`` and ``hop``; the view: the active
-    dimensions (peak above ``active_threshold`` of the largest), each divided by its own peak (the tuning view, where
-    the diagonal shows), or every dimension on one colour scale. Shows the neuralogram sorted on the downward sweep
+    dimensions (peak above ``active_threshold`` of the largest), each scaled to its own range (``row_scale``: the
+    tuning view, where the diagonal shows), or every dimension on one colour scale. Shows the neuralogram sorted on the downward sweep
     (earliest peak at the bottom, :func:`~neuralogram.viz.plotting.neuralogram_show`'s convention) and the numbers
     of :func:`neuralogram.probes.pitch.pitch_metrics`; plays the chirp. A 20 s chirp with a 0.5 s hop recomputes in
     about a second.
@@ -83,11 +83,10 @@ def pitch_widget(*, default_model: str = DEFAULT_MODEL):
         ax0.set(ylabel="f (Hz)", title=label)
         N, order = run["N"], pitch.peak_order(run["N"], run["down"])
         kw = {}
-        if view == _PER_DIM:
+        if view == _PER_DIM:     # pitch_metrics' active dimensions, each drawn on its own range
             pk = N.max(1)
             order = order[pk[order] > active_threshold * pk.max()]
-            N = N / np.where(pk > 0, pk, 1.0)[:, None]
-            kw = dict(vmax=1.0, cbar_label="activation / its peak", ylabel="active dimension (sorted)")
+            kw = dict(row_scale=True, ylabel="active dimension (sorted)")
         cease = (f"never ceases above {run['freqs'].min():.0f} Hz" if met["f_cease"] <= run["freqs"].min()
                  else f"ceases < {met['f_cease']:.0f} Hz")
         neuralogram_show(N, run["times"], ax=ax1, order=order, title=f"active {met['frac_active']:.2f} | "
