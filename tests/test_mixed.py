@@ -1,5 +1,5 @@
 """The mixed corpus's label space and plan (held-out real clips never trained on), fine-tuning from a checkpoint
-(init_from, train_from) and the calibration temperature carried by checkpoints."""
+(init_from, train_from), the calibration temperature carried by checkpoints and how the real family fits it."""
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -125,3 +125,47 @@ def test_temperature_from_checkpoint(tiny_corpus, tmp_path):
         save_checkpoint(out, ckpt)
         with pytest.raises(ValueError, match="temperature"):
             load_model(out)
+
+
+def test_calibrate_real_model_fits_on_standin_clips_and_ships_by_the_rule(tiny_corpus, tmp_path):
+    import json
+
+    from neuralogram.probes.real_card import _put_section, _shipped_temperature, calibrate_real_model
+
+    # the rule: a fitted temperature ships only when its two-fold ECE beats T = 1
+    assert _shipped_temperature({"temperature": 0.8, "ece_before": 0.05, "ece_after_2fold": 0.04}) == 0.8
+    assert _shipped_temperature({"temperature": 0.8, "ece_before": 0.05, "ece_after_2fold": 0.05}) == 1.0
+    assert _shipped_temperature({"temperature": 1.3, "ece_before": 0.01, "ece_after_2fold": 0.03}) == 1.0
+    # the card's section is replaced in place, or inserted before the given heading
+    md = "# c\n\n## Calibration\n\nold T = 9\n\n## Average precision\n\n| a |\n"
+    new = _put_section(md, ["## Calibration", "", "new"], before="## Average precision")
+    assert new == "# c\n\n## Calibration\n\nnew\n## Average precision\n\n| a |\n"
+    assert _put_section("# c\n\n## Average precision\n", ["## Calibration", "", "x", ""],
+                        before="## Average precision") == "# c\n\n## Calibration\n\nx\n\n## Average precision\n"
+
+    out = tmp_path / "m.pt"
+    train(tiny_corpus, tmp_path / "run", epochs=2, embedding_size=16, width=0.0625, batch_size=8, loss="bce",
+          progress=False, export=str(out))
+    out.with_suffix(".md").write_text("# card\n\n## Calibration\n\nold text, T = 9\n\n"
+                                      "## Average precision per ESC-50 class (held-out sources)\n\n| a | b |\n")
+    with pytest.raises(ValueError, match="stand-in corpus"):     # trained on no mixed corpus: none recorded
+        calibrate_real_model(out)
+    with pytest.raises(ValueError, match="no such file"):
+        calibrate_real_model(out, standin=tmp_path / "missing.h5")
+    other = _relabel(tiny_corpus, tmp_path / "other.h5", ["High", "Mid", "Low"], [2, 1, 0])
+    with pytest.raises(ValueError, match="not the first"):
+        calibrate_real_model(out, standin=other)
+    before = read_checkpoint(out)["state_dict"]
+
+    cal = calibrate_real_model(out, standin=tiny_corpus)
+    assert cal["n_clips"] == 12 and "no held-out recording" in cal["fitted_on"]     # the 12 eval clips
+    assert cal["temperature"] == _shipped_temperature({**cal, "temperature": cal["fitted_temperature"]})
+    model, info = load_model(out)
+    assert model.temperature == cal["temperature"] and info["calibration"] == cal
+    after = read_checkpoint(out)
+    assert all(torch.equal(before[k], after["state_dict"][k]) for k in before)      # the weights are untouched
+    assert after["real_eval"]["calibration_all_pairs"]["objective"] == "all"
+    text = out.with_suffix(".md").read_text()
+    assert "old text" not in text and text.count("## Calibration") == 1 and "no held-out recording" in text
+    assert text.index("## Calibration") < text.index("## Average precision per ESC-50 class") < text.index("| a | b |")
+    assert json.loads(out.with_suffix(".json").read_text())["calibration"] == cal

@@ -2,8 +2,10 @@
 
 :func:`evaluate_mixed` measures a model on the eval split of :mod:`neuralogram.data.mixed` part by part (the
 stand-in's clean clips, the held-out ESC-50 sources, the held-out FSDD speakers) with the real-audio benchmark's
-definitions (:mod:`.real_world`); :func:`finish_real_model` fits the temperature there, stores it in the
-checkpoint and writes the card's real-data sections (``tools/train-shipped.sh`` runs it after training).
+definitions (:mod:`.real_world`); :func:`finish_real_model` writes those numbers into the checkpoint and the card
+(``tools/train-shipped.sh`` runs it after training) and calls :func:`calibrate_real_model`, which fits the
+temperature on the stand-in corpus's clean eval clips only (no held-out recording) and ships it only when a two-fold
+check says it helps.
 
 Book: ``book/14_real_world.ipynb``.
 """
@@ -18,7 +20,7 @@ from ..cache import atomic_path, cache_dir
 from ..data import real
 from ..data.store import PackedStore
 
-__all__ = ["evaluate_mixed", "finish_real_model"]
+__all__ = ["evaluate_mixed", "finish_real_model", "calibrate_real_model", "SHIP_RULE"]
 
 
 def evaluate_mixed(model, info, store, *, hop: float = 0.5, progress: bool = False) -> dict:
@@ -29,17 +31,16 @@ def evaluate_mixed(model, info, store, *, hop: float = 0.5, progress: bool = Fal
     * ``esc50``: the held-out ESC-50 sources, whole clips (tags averaged over 2 s windows every ``hop`` s), as
       the real-audio benchmark measures them (:func:`~neuralogram.probes.real_world.esc50_metrics`): AP per
       ESC-50 class (its mapped AudioSet label), their mean, top-1 among the 50 and the top tag among all;
-    * ``fsdd``: the held-out speakers: fraction of clips whose top tag is a speech class;
-    * ``calibration``: :func:`~neuralogram.calibration.calibration_report` on the whole eval split (centred
-      2 s crops, what the tag widget shows per window), the temperature fitted to the top tag's confidence
-      (``objective="top"``: what a reader sees); ``calibration_all_pairs`` the usual fit to every clip-class
-      pair, for comparison.
+    * ``fsdd``: the held-out speakers: fraction of clips whose top tag is a speech class.
+
+    No temperature is fitted here: the split holds the held-out recordings (:func:`calibrate_real_model` fits it
+    on the stand-in clips alone).
 
     Book: ``book/14_real_world.ipynb``.
     """
     import torch
 
-    from ..calibration import apply_temperature, calibration_report
+    from ..calibration import apply_temperature
     from ..train import average_precision
     from ..data.store import CropDataset
 
@@ -61,9 +62,7 @@ def evaluate_mixed(model, info, store, *, hop: float = 0.5, progress: bool = Fal
     n_st = len(standin_label_names())        # the mixed label space starts with the stand-in's labels
     st = kind == "standin"
     ap_st = average_precision(apply_temperature(Z[st][:, :n_st], T_before, loss=model.loss), Y[st][:, :n_st])
-    out = {"standin": {"mAP": float(np.nanmean(ap_st)), "n_clips": int(st.sum()), "n_classes": int(n_st)},
-           "calibration": calibration_report(Z, Y, loss=model.loss, objective="top"),
-           "calibration_all_pairs": calibration_report(Z, Y, loss=model.loss, objective="all")}
+    out = {"standin": {"mAP": float(np.nanmean(ap_st)), "n_clips": int(st.sum()), "n_classes": int(n_st)}}
     # ESC-50 held-out sources, whole clips: the real-audio benchmark's definition (probes.real_world)
     from ..probes.real_world import clip_logits, esc50_metrics, tag_probs
 
@@ -88,13 +87,12 @@ _LICENCES = ("ESC-50 (Piczak 2015; github.com/karolpiczak/ESC-50): CC BY-NC 3.0,
 
 
 def finish_real_model(model_path, *, corpus=None, pitch: bool = True, progress: bool = False) -> dict:
-    """Calibrate a model trained on the mixed corpus and add the real-data sections to its card.
+    """Add the real-data sections to the card of a model trained on the mixed corpus, then calibrate it.
 
-    Fits the temperature on the corpus's eval split (:func:`evaluate_mixed`), stores it in the checkpoint
-    (``calibration``; :func:`~neuralogram.checkpoints.load_model` applies it) with the held-out numbers
-    (``real_eval``), measures the pitch probe's ridge R^2 when ``pitch``, and appends to ``NAME.md`` /
-    ``NAME.json``: the real data and their licences, ESC-50 per-class AP on held-out sources, FSDD speech rate,
-    the calibration, and the stand-in eval mAP beside the stand-in-only model of the same size.
+    Stores the held-out numbers of :func:`evaluate_mixed` in the checkpoint (``real_eval``), measures the pitch
+    probe's ridge R^2 when ``pitch``, and appends to ``NAME.md`` / ``NAME.json``: the real data and their
+    licences, ESC-50 per-class AP on held-out sources, FSDD speech rate and the stand-in eval mAP beside the
+    stand-in-only model of the same size; then :func:`calibrate_real_model` adds the calibration.
 
     Book: ``book/14_real_world.ipynb``.
     """
@@ -108,11 +106,8 @@ def finish_real_model(model_path, *, corpus=None, pitch: bool = True, progress: 
     model, info = load_model(model_path)
     model.temperature = 1.0
     ev = evaluate_mixed(model, info, store, progress=progress)
-    cal = dict(ev["calibration"], fitted_on=f"eval split of {store.path.name} ({ev['calibration']['n_clips']} "
-               "centred 2 s crops: stand-in eval, held-out ESC-50 sources, held-out FSDD speakers)")
-    ckpt["calibration"] = cal
-    ckpt["real_eval"] = {k: v for k, v in ev.items() if k not in ("calibration", "calibration_all_pairs")}
-    ckpt["real_eval"]["calibration_all_pairs"] = ev["calibration_all_pairs"]
+    ckpt["calibration"] = None          # calibrate_real_model fits it, below, on clips no held-out figure uses
+    ckpt["real_eval"] = dict(ev)
     if pitch:
         from ..probes.pitch import pitch_probe
 
@@ -124,7 +119,7 @@ def finish_real_model(model_path, *, corpus=None, pitch: bool = True, progress: 
     before = _json.loads(before_card.read_text())["final"]["mAP"] if before_card.is_file() else None
     card_json = model_path.with_suffix(".json")
     card = _json.loads(card_json.read_text()) if card_json.is_file() else {}
-    card.update(calibration=cal, real_eval=ckpt["real_eval"], standin_only_eval_mAP=before, licences=_LICENCES,
+    card.update(calibration=None, real_eval=ckpt["real_eval"], standin_only_eval_mAP=before, licences=_LICENCES,
                 real_data=store.params.get("real"))
     with atomic_path(card_json) as tmp:
         tmp.write_text(_json.dumps(card, indent=1))
@@ -150,22 +145,7 @@ def finish_real_model(model_path, *, corpus=None, pitch: bool = True, progress: 
              f"{f['speech_top1']:.1%} |"]
     if "pitch" in r:
         lines.append(f"| pitch probe ridge R^2 (book/07_pitch) | {r['pitch']['ridge_r2']:.3f} |")
-    lines += ["", "## Calibration", "",
-              f"Temperature scaling fitted on {cal['fitted_on']}: **T = {cal['temperature']:.3f}**, applied by "
-              "`load_model` (`model.temperature`) to every probability the model gives (`predict_proba`, tags). "
-              "Expected calibration error, 15 bins, top tag per clip:", "",
-              "| | before | after | after (two-fold: fit on one half, measure on the other) |", "|---|---|---|---|",
-              f"| ECE (top tag) | {cal['ece_before']:.3f} | **{cal['ece_after']:.3f}** | {cal['ece_after_2fold']:.3f} |",
-              f"| ECE (every clip-class pair) | {cal['ece_all_before']:.4f} | {cal['ece_all_after']:.4f} | |",
-              f"| cross-entropy of the top tag | {cal['nll_top_before']:.3f} | {cal['nll_top_after']:.3f} | |",
-              f"| cross-entropy per clip, all classes | {cal['nll_before']:.3f} | {cal['nll_after']:.3f} | |", "",
-              f"T is fitted to the top tag's confidence (`fit_temperature(objective='top')`). The usual fit to every "
-              f"clip-class pair gives T = {ev['calibration_all_pairs']['temperature']:.3f} and top-tag ECE "
-              f"{ev['calibration_all_pairs']['ece_after']:.3f}.", "",
-              f"Out-of-set rule (`neuralogram.calibration.out_of_set`): nothing is confident when the largest "
-              f"calibrated probability is below {cal['threshold']}; on the eval split that is "
-              f"{cal['out_of_set_rate']:.1%} of the crops.", "",
-              "## Average precision per ESC-50 class (held-out sources)", "", "| class | AP |", "|---|---|"]
+    lines += ["", "## Average precision per ESC-50 class (held-out sources)", "", "| class | AP |", "|---|---|"]
     lines += [f"| {n} | {'n/a (no held-out source)' if a is None else f'{a:.3f}'} |"
               for n, a in sorted(e["per_class_AP"].items(), key=lambda kv: -(kv[1] if kv[1] is not None else -1))]
     md = model_path.with_suffix(".md")
@@ -174,4 +154,150 @@ def finish_real_model(model_path, *, corpus=None, pitch: bool = True, progress: 
     text = text.split(marker)[0].rstrip("\n") + "\n"
     with atomic_path(md) as tmp:
         tmp.write_text(text + "\n".join(lines) + "\n")
-    return card
+    return calibrate_real_model(model_path, progress=progress)
+
+
+#: When a fitted temperature ships (:func:`calibrate_real_model`); the distilled students' tool applies the same test.
+SHIP_RULE = ("a temperature ships only when, fitted on one random half of the calibration clips and measured on "
+             "the other (both ways, averaged), it gives a lower top-tag ECE than T = 1")
+
+
+def _shipped_temperature(report: dict) -> float:
+    """The temperature :data:`SHIP_RULE` ships from a :func:`~neuralogram.calibration.calibration_report`."""
+    return float(report["temperature"]) if report["ece_after_2fold"] < report["ece_before"] else 1.0
+
+
+def _standin_logits(model, mids, store, *, progress: bool = False):
+    """Raw logits of ``model`` on the stand-in corpus's eval clips (centred 2 s crops) and their labels in the
+    model's label space (which starts with the stand-in's labels)."""
+    import torch
+
+    from ..data.store import CropDataset
+
+    n = len(store.label_mids)
+    if list(store.label_mids) != list(mids)[:n]:
+        raise ValueError(f"{store.path.name}: its labels are not the first {n} of the model's label space")
+    ev = CropDataset(store, split="eval", random_crop=False)
+    if len(ev) < 4:
+        raise ValueError(f"{store.path.name}: {len(ev)} eval clips; a two-fold calibration check needs at least 4")
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for a in tqdm(range(0, len(ev), 64), desc="stand-in eval crops", disable=not progress):
+            out.append(model(torch.stack([ev[j][0] for j in range(a, min(a + 64, len(ev)))])).double().numpy())
+    Z = np.concatenate(out)
+    Y = np.zeros(Z.shape, bool)
+    Y[:, :n] = store.labels[ev.idx].astype(bool)
+    return Z, Y
+
+
+def _calibration_lines(cal: dict, all_pairs: dict) -> list:
+    """The card's "Calibration" section."""
+    T, Tf = cal["temperature"], cal["fitted_temperature"]
+    verdict = (f"it lowers the two-fold ECE ({cal['ece_before']:.3f} -> {cal['ece_after_2fold']:.3f}), so it ships: "
+               f"**T = {T:.3f}**, applied by `load_model` (`model.temperature`) to every probability the model gives "
+               "(`predict_proba`, tags)." if T != 1.0 else
+               f"it does not lower the two-fold ECE ({cal['ece_before']:.3f} -> {cal['ece_after_2fold']:.3f}), so "
+               "none ships: **T = 1**, the model's own probabilities.")
+    return ["## Calibration", "",
+            f"Temperature fitted on {cal['fitted_on']} to the top tag's confidence (`fit_temperature(objective='top')`): "
+            f"T = {Tf:.3f}. Rule: {SHIP_RULE}; {verdict} Expected calibration error, 15 bins, top tag per clip, "
+            "on those clips:", "",
+            "| | T = 1 | fitted T (in-sample) | fitted T (two-fold: fit on one half, measure on the other) |",
+            "|---|---|---|---|",
+            f"| ECE (top tag) | {cal['ece_before']:.3f} | {cal['ece_after']:.3f} | {cal['ece_after_2fold']:.3f} |",
+            f"| ECE (every clip-class pair) | {cal['ece_all_before']:.4f} | {cal['ece_all_after']:.4f} | |",
+            f"| cross-entropy of the top tag | {cal['nll_top_before']:.3f} | {cal['nll_top_after']:.3f} | |",
+            f"| cross-entropy per clip, all classes | {cal['nll_before']:.3f} | {cal['nll_after']:.3f} | |", "",
+            f"The usual fit to every clip-class pair gives T = {all_pairs['temperature']:.3f} and top-tag ECE "
+            f"{all_pairs['ece_after']:.3f} (two-fold {all_pairs['ece_after_2fold']:.3f}). No held-out recording "
+            "(ESC-50's held-out sources, FSDD's held-out speakers) took part in either fit.", "",
+            f"Out-of-set rule (`neuralogram.calibration.out_of_set`): nothing is confident when the largest "
+            f"probability (at the shipped T) is below {cal['threshold']}; on these clips that is "
+            f"{cal['out_of_set_rate']:.1%} of the crops.", ""]
+
+
+def _put_section(text: str, lines: list, *, before: str) -> str:
+    """``text`` with its ``lines[0]`` section replaced by ``lines`` (or inserted before the ``before`` heading, or
+    appended)."""
+    head, body = "\n" + lines[0] + "\n", "\n".join(lines)
+    if head in text:
+        i = text.index(head) + 1
+        j = text.find("\n## ", i + len(head) - 1)
+        return text[:i] + body + (text[j:] if j >= 0 else "")
+    k = text.find("\n" + before)
+    if k >= 0:
+        return text[:k + 1] + body + text[k:]
+    return text.rstrip("\n") + "\n\n" + body
+
+
+def calibrate_real_model(model_path, *, standin=None, progress: bool = False) -> dict:
+    """Fit a mixed-corpus model's temperature on clips no held-out figure uses, and ship it only if it helps.
+
+    The calibration clips are the stand-in corpus's clean eval clips (centred 2 s crops): the part of the mixed
+    corpus's eval split that holds no held-out recording (its ESC-50 sources and FSDD speakers are what the
+    held-out figures measure, so fitting there would leak them). The temperature is fitted to the top tag's
+    confidence (:func:`~neuralogram.calibration.calibration_report`, ``objective="top"``) and ships by
+    :data:`SHIP_RULE`. Writes ``calibration`` (``temperature``: the shipped one, 1 when none;
+    ``fitted_temperature``; the ECEs) into the checkpoint and ``NAME.json``, ``calibration_all_pairs`` into
+    ``real_eval``, and the "Calibration" section of ``NAME.md``. The weights are unchanged.
+
+    Parameters
+    ----------
+    model_path : path
+        A checkpoint trained on the mixed corpus (:mod:`neuralogram.data.mixed`).
+    standin : path, optional
+        The stand-in corpus (``.h5``); default: the one the model's mixed corpus was built from
+        (``train.corpus_params.standin``), generated if it is not cached.
+
+    Returns
+    -------
+    dict
+        The ``calibration`` written.
+
+    Book: ``book/14_real_world.ipynb``.
+    """
+    import json as _json
+
+    from ..calibration import apply_temperature, calibration_report, out_of_set
+    from ..checkpoints import load_model, read_checkpoint, save_checkpoint
+    from ..data.standin.corpus import standin_corpus
+
+    model_path = Path(model_path)
+    ckpt = read_checkpoint(model_path)
+    if standin is None:
+        sp = (ckpt.get("train") or {}).get("corpus_params", {}).get("standin")
+        if not sp:
+            raise ValueError(f"{model_path.name}: no stand-in corpus recorded (train.corpus_params.standin); "
+                             "pass standin=PATH")
+        standin = standin_corpus(sp["n_clips"], sp["seed"], sp["clip_seconds"], progress=progress)
+    if not Path(standin).is_file():
+        raise ValueError(f"stand-in corpus {standin}: no such file")
+    store = PackedStore(standin)
+    model, info = load_model(model_path)
+    model.temperature = 1.0
+    Z, Y = _standin_logits(model, info["label_mids"], store, progress=progress)
+    top = calibration_report(Z, Y, loss=model.loss, objective="top")
+    all_pairs = calibration_report(Z, Y, loss=model.loss, objective="all")
+    T = _shipped_temperature(top)
+    oos = float(out_of_set(apply_temperature(Z, T, loss=model.loss), threshold=top["threshold"]).mean())
+    cal = dict(top, temperature=T, fitted_temperature=top["temperature"], out_of_set_rate=round(oos, 4),
+               rule=SHIP_RULE, fitted_on=f"the eval split of {store.path.name} ({len(Z)} clean stand-in clips, "
+                                         "centred 2 s crops; no held-out recording)")
+    ckpt["calibration"] = cal
+    ckpt.setdefault("real_eval", {})["calibration_all_pairs"] = all_pairs
+    save_checkpoint(model_path, ckpt)
+    card_json = model_path.with_suffix(".json")
+    if card_json.is_file():
+        card = _json.loads(card_json.read_text())
+        card["calibration"] = cal
+        card.setdefault("real_eval", {})["calibration_all_pairs"] = all_pairs
+        with atomic_path(card_json) as tmp:
+            tmp.write_text(_json.dumps(card, indent=1))
+    md = model_path.with_suffix(".md")
+    if md.is_file():
+        text = _put_section(md.read_text(), _calibration_lines(cal, all_pairs),
+                            before="## Average precision per ESC-50 class")
+        with atomic_path(md) as tmp:
+            tmp.write_text(text.rstrip("\n") + "\n")
+    return cal
