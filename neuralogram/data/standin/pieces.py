@@ -14,15 +14,16 @@ __all__ = ["pop_piece"]
 
 
 def pop_piece(*, seconds: float = 31.0, bpm: float = 120, seed: int = 0, transpose: int = 0):
-    """The book's Fig. 1 music: a pop-like MIDI piece in four 8 s sections (at 120 bpm): piano; + bass and drums;
-    + a trumpet melody; strings alone. Render it with :func:`render_midi`.
+    """The book's Fig. 1 music: a pop-like MIDI piece in four sections that change at 8, 16 and 24 s: piano; + bass
+    and drums; + a trumpet melody; strings alone. Render it with :func:`render_midi`.
 
     Parameters
     ----------
     seconds : float
         Length of the piece.
     bpm : float
-        Tempo (the sections follow the beat: at another tempo they are 16 beats long).
+        Tempo of the beat (notes, bars and chords). The section boundaries stay at 8, 16 and 24 s whatever the
+        tempo (a section changes at the first beat at or after them), so at 120 bpm a section is 16 beats long.
     seed : int
         Seeds the melody.
     transpose : int
