@@ -273,11 +273,25 @@ def test_probe_widgets_recompute(tmp_path, tiny_corpus, monkeypatch):
     rb = widgets.rhythm_widget(default_model="vgg19-e16-tiny")
     run, rc, _, _ = rb.last_result
     assert np.isclose(run["rates"][0], 1 / (0.1 + (0.001 - 0.1) * 1.0 / 30))  # first window centred at 1 s
+    # its rate axis: round rates inside the sweep, at the times the sweep reaches them, in time order
+    pos, labels = widgets._rate_ticks(run["times"], run["rates"])
+    # (windows centred from 1 s to 29 s: 10.3 Hz to 232 Hz)
+    assert labels == ["20", "30", "50", "100", "200"] and np.all(np.diff(pos) > 0)
+    assert np.allclose([1 / (0.1 + (0.001 - 0.1) * t / 30) for t in pos], [20, 30, 50, 100, 200], rtol=1e-6)
     pb = widgets.pattern_widget(default_model="vgg19-e16-tiny")
     Ns, times, cos, _, names = pb.last_result
     assert names == ("isochronous", "accent 1 of 4") and cos > 0
     sb = widgets.size_widget()
     assert [E for E, _, _ in sb.last_result[0]] == [16]
+    # its panels: sorted on the other sweep, shown on the chosen one (a diagonal is then evidence, not sorting)
+    f = np.r_[np.linspace(4000, 1, 9), np.linspace(1, 4000, 9)]
+    N = np.zeros((4, 18))
+    N[0, [4, 13]], N[1, [0, 17]], N[2, [8, 9]], N[3, 3] = 1.0, 2.0, 0.5, 0.01     # row 3: not active
+    Z, freqs = widgets._held_out_sort(dict(N=N, freqs=f, down=np.arange(18) < 9), "up")
+    assert np.all(np.diff(freqs) > 0) and np.array_equal(Z, np.eye(9)[[0, 4, 8]])
+    N[0, 13] = 0.0                   # dimension 0 now peaks on the down sweep only: still sorted by it
+    Z, _ = widgets._held_out_sort(dict(N=N, freqs=f, down=np.arange(18) < 9), "up")
+    assert np.array_equal(Z[1], np.zeros(9)) and Z[0, 0] == 1 and Z[2, 8] == 1
 
 
 def test_compare_functions_return_trained_and_random(specs):

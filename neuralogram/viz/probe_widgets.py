@@ -99,12 +99,31 @@ def pitch_widget(*, default_model: str = DEFAULT_MODEL):
                        figsize=(10, 5.5), autoplay=False)
 
 
+def _held_out_sort(run, sweep):
+    """A chirp run's active dimensions (whole-chirp peak above a tenth of the strongest: the size table's
+    definition) on the ``sweep`` ("up" or "down"), each scaled to its peak there, sorted by the frequency at which
+    it peaks on the *other* sweep (so a diagonal is evidence of tuning, not drawn by the sorting), lowest first.
+    Returns ``(Z, freqs)`` with the frequencies in increasing order, or ``(None, None)`` when none is active."""
+    N, f, down = np.asarray(run["N"]), np.asarray(run["freqs"]), np.asarray(run["down"], bool)
+    pk = N.max(1)
+    act = np.flatnonzero(pk > 0.1 * pk.max()) if pk.max() > 0 else np.array([], int)
+    if act.size == 0:
+        return None, None
+    show, other = (np.flatnonzero(down), np.flatnonzero(~down))[:: 1 if sweep == "down" else -1]
+    show = show[np.argsort(f[show], kind="stable")]
+    f_other = f[other[N[act][:, other].argmax(1)]]
+    A = N[act[np.argsort(f_other, kind="stable")]][:, show]
+    return A / np.maximum(A.max(1, keepdims=True), 1e-12), f[show]
+
+
 def size_widget():
     """Chirp responses of every shipped embedding size side by side (``book/08_embedding_size.ipynb``).
 
     Controls: trained / random-init weights, layer, chirp ``duration``, ``f_low``, ``hop``, which sweep to show,
-    ``on_level``. Each panel is the chosen sweep with active dimensions scaled to their peak and sorted by it, titled
-    with the tuning width and the fraction of dimensions on at once.
+    ``on_level``. Each panel is the chosen sweep with the active dimensions (whole-chirp peak above a tenth of the
+    strongest, as the chapter's table counts them) scaled to their peak on it and sorted by the frequency at which
+    they peak on the *other* sweep, so that a diagonal shows tuning rather than the sorting; titled with the count,
+    the tuning width and the fraction of dimensions on at once.
 
     Book: ``book/08_embedding_size.ipynb``.
     """
@@ -141,23 +160,32 @@ def size_widget():
         out, sweep, net = result
         axes = fig.subplots(1, len(out))
         axes = np.atleast_1d(axes)
-        for ax, (E, run, met) in zip(axes, out):
-            sel = run["down"] if sweep == "down" else ~run["down"]
-            NN = run["N"][:, sel]
-            pk = NN.max(1)
-            act = pk > 0.1 * run["N"].max()
-            if act.sum() == 0:
+        other = "up" if sweep == "down" else "down"
+        for k, (ax, (E, run, met)) in enumerate(zip(axes, out)):
+            Z, freqs = _held_out_sort(run, sweep)
+            if Z is None:
                 ax.set_title(f"E = {E}: no active dimension")
                 continue
-            Z = NN[act] / pk[act, None]
-            neuralogram_show(Z, run["freqs"][sel], ax=ax, order=pitch.peak_order(Z), colorbar=False, vmax=1.0,
-                             title=f"E = {E} ({net}): width {met['tuning_width']:.2f}, on {met['on_fraction']:.2f}",
+            neuralogram_show(Z, freqs, ax=ax, colorbar=k == len(out) - 1, vmax=1.0,
+                             cbar_label=f"activation / its peak ({sweep} sweep)",
+                             title=f"E = {E} ({net}): {len(Z)} active, width {met['tuning_width']:.2f}, "
+                                   f"on {met['on_fraction']:.2f}",
                              xlabel=f"chirp frequency (Hz), {sweep} sweep", ylabel="")
-        axes[0].set_ylabel("active dimension (scaled to its peak, sorted)")
+        axes[0].set_ylabel(f"active dimension (sorted by its peak frequency, {other} sweep)")
         fig.tight_layout()
 
     return live_figure(controls, compute, draw, title="Embedding size: the chirp response of each shipped model",
                        figsize=(12, 4.5))
+
+
+def _rate_ticks(times, rates):
+    """Ticks for a rate axis over a sweep whose rate is not linear in time: round rates within the sweep, placed
+    at the times the sweep reaches them (a locator in rate units piles them up where the rate climbs fastest)."""
+    times, rates = np.asarray(times, float), np.asarray(rates, float)
+    marks = [r for r in (1, 2, 5, 10, 20, 30, 50, 100, 200, 500, 1000) if rates.min() <= r <= rates.max()]
+    period = 1 / rates                       # linear in time for the book's sweeps: interpolate in it
+    k = np.argsort(period)
+    return [float(np.interp(1 / r, period[k], times[k])) for r in marks], [f"{r:g}" for r in marks]
 
 
 def rhythm_widget(*, default_model: str = DEFAULT_MODEL):
@@ -195,8 +223,8 @@ def rhythm_widget(*, default_model: str = DEFAULT_MODEL):
         t_cp = np.interp(np.log(rc["rate"]), np.log(run["rates"]), run["times"]) if np.isfinite(rc["rate"]) else None
         if t_cp is not None:
             ax0.axvline(t_cp, color="c", ls="--")
-        sec = ax0.secondary_xaxis("top", functions=(lambda t: np.interp(t, run["times"], run["rates"]),
-                                                    lambda r: np.interp(r, run["rates"], run["times"])))
+        sec = ax0.secondary_xaxis("top")
+        sec.set_xticks(*_rate_ticks(run["times"], run["rates"]))
         sec.set_xlabel("rate (Hz)")
         ax0.set_xlabel("time (s)")
         pk = run["N"].max(1)
@@ -310,11 +338,12 @@ def timbre_widget(*, default_model: str = "vgg19-e2000-standin"):
     if not names:
         raise ValueError("no shipped models in data/models (see book/05_model.ipynb)")
     classes = list(timbre.instrument_classes())
+    wide = {"description_width": "initial"}          # labels in full ("instrument 1", not "instrumen...")
     drop = lambda value, desc, none=True: W.Dropdown(  # noqa: E731
-        options=(["none"] if none else []) + classes, value=value, description=desc)
+        options=(["none"] if none else []) + classes, value=value, description=desc, style=wide)
     controls = {
         "name": W.Dropdown(options=names, value=default_model if default_model in names else names[0],
-                           description="model"),
+                           description="model", style=wide),
         "first": drop("violin", "instrument 1", none=False),
         "second": drop("piano", "instrument 2"),
         "third": drop("none", "instrument 3"),
