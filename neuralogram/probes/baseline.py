@@ -1,5 +1,5 @@
 """A fair random-initialised baseline: same architecture, fresh Xavier weights, batch-norm statistics
-re-estimated on real audio.
+re-estimated on audio (by default crops of the book's synthetic stand-in corpus, :func:`default_corpus`).
 
 Why the re-estimation matters: a freshly initialised network has batch-norm running statistics of mean 0 and
 variance 1. Log-power spectrograms have values around -14 .. +5, so in eval mode the untrained net's first

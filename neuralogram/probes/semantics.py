@@ -8,8 +8,8 @@ separate these differences". This module turns the maps into numbers, for four r
 ``trained``
     the network's embedding (globally pooled conv5_4, E numbers);
 ``random-init``
-    the same architecture with fresh weights and batch-norm statistics re-estimated on real audio
-    (:func:`neuralogram.probes.baseline.random_init_model`): what the architecture gives without learning;
+    the same architecture with fresh weights and batch-norm statistics re-estimated on crops of the synthetic
+    stand-in corpus (:func:`neuralogram.probes.baseline.random_init_model`): what the architecture gives without learning;
 ``mfcc``
     20 MFCCs of the same 8 kHz window (40 mel bands, 10 ms hop), their mean and standard deviation over time:
     a classic "bag of frames" baseline that, like the network's global pooling, discards the order of the frames;
