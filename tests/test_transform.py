@@ -324,6 +324,12 @@ def test_cli_compute(tmp_path, model, capsys):
     assert sorted(perm) == list(range(32))
     assert meta["sr"] == 44100 and meta["channels"] == 2 and meta["model"] == "tiny"
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+    # the active dimensions come first in perm, and meta says how many (the sorted PNG's dashed line)
+    order, n_active = tr.sort_indices(N, return_n_active=True)
+    assert meta["n_active"] == n_active and np.array_equal(perm, order)
+    assert main(["compute", str(wav), "-o", str(tmp_path / "s.npz"), "--png", str(tmp_path / "s.png"),
+                 "--model", str(ckpt), "--hop", "1", "--sort", "-q"]) == 0
+    assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
     ref, _ = tr.neuralogram(sf.read(wav, dtype="float32")[0].T, model, sr=44100, hop=1.0)
     np.testing.assert_allclose(N, ref, rtol=1e-4, atol=1e-6)
     junk = tmp_path / "junk.wav"

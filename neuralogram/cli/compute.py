@@ -86,10 +86,11 @@ def _compute(args) -> int:
                               progress=not args.quiet)
     elapsed = time.perf_counter() - t0
     duration, sr = finfo["duration_s"], finfo["sr"]
-    perm = sort_indices(N)
+    perm, n_active = sort_indices(N, return_n_active=True)
     meta = {"input": str(args.input), "sr": sr, "channels": finfo["channels"], "duration_s": duration,
             "model": info["name"], "model_hash": info["hash"], "layer": check_layer(model, args.layer),
-            "window": args.window, "hop": args.hop, "mode": mode, "pad_end": bool(args.pad_end)}
+            "window": args.window, "hop": args.hop, "mode": mode, "pad_end": bool(args.pad_end),
+            "n_active": int(n_active)}
     with contextlib.ExitStack() as written:  # both files renamed into place at the end, or neither
         tmp = written.enter_context(atomic_path(out))
         with open(tmp, "wb") as fh:  # a file object: numpy writes exactly here, appending nothing
@@ -103,6 +104,7 @@ def _compute(args) -> int:
 
             S, st = spectrogram_overview(x8)
             fig = neuralogram_figure(N, times, S=S, spec_times=st, order=perm if args.sort else None,
+                                     n_active=n_active if args.sort else None,
                                      title=f"{Path(args.input).name} — {info['name']}, {meta['layer']}, "
                                            f"window {args.window:g} s, hop {args.hop:g} s ({meta['mode']})")
             try:
@@ -139,8 +141,9 @@ def _cmd_compute(args) -> int:
 def register(subparsers) -> None:
     """Add ``neuralogram compute IN.wav -o OUT.npz [--png OUT.png] [--model NAME] [--window 2] [--hop 0.5] ...``.
 
-    The ``.npz`` holds ``N`` (E, T) float32, ``times`` (T,) seconds, ``perm`` (the time-sorted order) and
-    ``meta`` (JSON: input, rate, channels, model name and hash, layer, window, hop, mode).
+    The ``.npz`` holds ``N`` (E, T) float32, ``times`` (T,) seconds, ``perm`` (the time-sorted order: the active
+    dimensions first) and ``meta`` (JSON: input, rate, channels, model name and hash, layer, window, hop, mode,
+    ``n_active``).
 
     Book: ``book/06_neuralogram.ipynb``.
     """
@@ -155,7 +158,7 @@ def register(subparsers) -> None:
     p.add_argument("--layer", default=None, help="trunk layer (default conv5_4)")
     p.add_argument("--fast", action="store_true", help="fast mode: trunk once, pool per window")
     p.add_argument("--pad-end", action="store_true", help="add a zero-padded window covering the end")
-    p.add_argument("--sort", action="store_true", help="draw the PNG with dimensions sorted by peak time")
+    p.add_argument("--sort", action="store_true", help="draw the PNG with dimensions sorted by peak time (a dashed line above the active ones)")
     p.add_argument("--batch-size", type=int, default=16, help="windows per forward pass (exact mode)")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
     p.add_argument("-q", "--quiet", action="store_true")

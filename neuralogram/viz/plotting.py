@@ -298,8 +298,9 @@ def neuralogram_figure(N, times, *, S=None, spec_times=None, sr: int = PAPER_SR,
              title=f"spectrogram ({S.shape[0]} x {S.shape[1]})")
     ax0.set_xlabel("")
     Nn = _to_numpy(N)
+    drawn = "" if order is None else (", sorted" if len(order) == Nn.shape[0] else f", {len(order)} rows drawn, sorted")
     neuralogram_show(Nn, times, ax=ax1, order=order, n_active=n_active,
-                     title=f"neuralogram ({Nn.shape[0]} x {Nn.shape[1]})" + (", sorted" if order is not None else ""))
+                     title=f"neuralogram ({Nn.shape[0]} x {Nn.shape[1]}{drawn})")
     st = np.arange(S.shape[1]) * hop_length / sr if spec_times is None else np.asarray(spec_times, float)
     ax1.set_xlim(*_edges(st)[[0, -1]])
     if title:
