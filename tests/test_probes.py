@@ -332,3 +332,25 @@ def test_shared_validation_picks_the_last_score_on_a_part_every_card_has(tmp_pat
     (tmp_path / "d.pt").write_bytes(b"")
     with pytest.raises(ValueError, match="no validation history"):
         shared_validation([str(tmp_path / "d.pt")])
+
+
+def test_rhythm_input_features_are_the_windows_mean_and_std():
+    from neuralogram import signals
+    from neuralogram.probes import rhythm
+    from neuralogram.spectral import LinearSpectrogram
+
+    y = signals.impulse_train_sweep(period_start=0.1, period_end=0.01, duration=6.0, sr=8000)
+    F = rhythm.input_features(y, sr=8000)
+    assert F.shape == (258, 9) and np.allclose(F.min(1), 0)        # 2 s windows every 0.5 s in 6 s
+    S = LinearSpectrogram()(torch.from_numpy(y[4000:20000].astype(np.float32))[None])[0]   # window 1
+    ref = torch.cat([S.mean(-1), S.std(-1)]).numpy()
+    full = np.stack([torch.cat([s_.mean(-1), s_.std(-1)]).numpy() for s_ in
+                     LinearSpectrogram()(torch.stack([torch.from_numpy(y[a:a + 16000].astype(np.float32))
+                                                      for a in range(0, 32001, 4000)]))], axis=1)
+    np.testing.assert_allclose(F[:, 1], ref - full.min(1), rtol=1e-5, atol=1e-5)
+    # another spectrogram (a shorter window) changes the features, not their layout
+    F20 = rhythm.input_features(y, spec=LinearSpectrogram(win_length=160), sr=8000)
+    assert F20.shape == F.shape and not np.allclose(F20, F)
+    for bad, msg in (((y[:100],), "at least one window"), ((y[None],), "1-D"), ((y,), "hop")):
+        with pytest.raises(ValueError, match=msg):
+            rhythm.input_features(*bad, **({"hop": 0} if msg == "hop" else {}))

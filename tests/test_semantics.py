@@ -267,6 +267,10 @@ def test_semantics_probe_tiny(tiny_wordset):
     assert rnd["X"].shape == (8, 16) and not np.allclose(rnd["X"], r["X"])
     table = sem.metrics_table({"trained": r, "mfcc": mf})
     assert "k-NN word accuracy" in table and "0.500" in table             # chance level of two words
+    md = sem.metrics_table({"trained": r, "mfcc": mf}, markdown=True).splitlines()
+    assert md[0] == "| | trained | mfcc | chance |" and md[1] == "|:--|--:|--:|--:|"
+    row = next(line for line in md if "k-NN word accuracy" in line)
+    assert row.endswith("| 1.000 | 0.500 |") and len(md) == len(table.splitlines()) + 1   # mfcc 1.000, chance
 
 
 def test_semantics_probe_bad_input(tiny_wordset):

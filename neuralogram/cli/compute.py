@@ -158,7 +158,8 @@ def register(subparsers) -> None:
     p.add_argument("--layer", default=None, help="trunk layer (default conv5_4)")
     p.add_argument("--fast", action="store_true", help="fast mode: trunk once, pool per window")
     p.add_argument("--pad-end", action="store_true", help="add a zero-padded window covering the end")
-    p.add_argument("--sort", action="store_true", help="draw the PNG with dimensions sorted by peak time (a dashed line above the active ones)")
+    p.add_argument("--sort", action="store_true",
+                   help="draw the PNG with dimensions sorted by peak time (a dashed line above the active ones)")
     p.add_argument("--batch-size", type=int, default=16, help="windows per forward pass (exact mode)")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
     p.add_argument("-q", "--quiet", action="store_true")

@@ -200,7 +200,8 @@ def _calibration_lines(cal: dict, all_pairs: dict) -> list:
                f"it does not lower the two-fold ECE ({cal['ece_before']:.3f} -> {cal['ece_after_2fold']:.3f}), so "
                "none ships: **T = 1**, the model's own probabilities.")
     return ["## Calibration", "",
-            f"Temperature fitted on {cal['fitted_on']} to the top tag's confidence (`fit_temperature(objective='top')`): "
+            f"Temperature fitted on {cal['fitted_on']} to the top tag's confidence "
+            "(`fit_temperature(objective='top')`): "
             f"T = {Tf:.3f}. Rule: {SHIP_RULE}; {verdict} Expected calibration error, 15 bins, top tag per clip, "
             "on those clips:", "",
             "| | T = 1 | fitted T (in-sample) | fitted T (two-fold: fit on one half, measure on the other) |",

@@ -5,11 +5,10 @@ The paper sees "a piecewise nature and abrupt ending at around 20-30 Hz ... irre
 Here the regime change is estimated by a stated method (:func:`regime_change`), for both start periods, for a
 trained model and its random-initialised twin.
 
-A hint worth testing in the chapter: the input spectrogram has a 30 ms window and a 10 ms hop. Clicks more than
-~33 Hz apart fall into the same analysis window and appear as a harmonic spectrum (lines spaced by the rate),
-while slower clicks appear as separate vertical lines in time; and a frame rate of 100 Hz can only represent
-click rates up to 50 Hz as temporal events at all. So the network sees a regime change in its *input* between
-about 33 and 50 Hz.
+The input has a regime change of its own (:func:`input_features`): with the spectrogram's 30 ms window, slow
+clicks leave empty frames between them and fast ones fill every frame. Chapter 9 measures it at 0.89-0.93 times
+the rate whose period equals the window (31.0 and 30.0 Hz from the two start periods), moving with the window
+length and not with the hop.
 
 Book: ``book/09_rhythm.ipynb``.
 """
@@ -24,8 +23,8 @@ from ..transform import neuralogram
 from .cache import cached_arrays, model_key
 from .common import from_floor
 
-__all__ = ["RHYTHM_DEFAULTS", "PATTERNS", "rhythm_run", "regime_change", "rhythm_probe", "rhythm_compare",
-           "beat_pattern", "pattern_run", "pattern_probe"]
+__all__ = ["RHYTHM_DEFAULTS", "PATTERNS", "rhythm_run", "input_features", "regime_change", "rhythm_probe",
+           "rhythm_compare", "beat_pattern", "pattern_run", "pattern_probe"]
 
 #: The paper's probe: 300 s, period 100 ms -> 1 ms, neuralogram hop 0.5 s (597 windows).
 RHYTHM_DEFAULTS = dict(duration=300.0, period_start=0.1, period_end=0.001, window=2.0, hop=0.5)
@@ -56,6 +55,54 @@ def rhythm_run(model, info=None, *, duration: float = 300.0, period_start: float
         return dict(N=N, times=times, rates=rates, **params)
 
     return cached_arrays("rhythm", params, model_key(model, info), compute, cache=cache)
+
+
+def input_features(y, *, spec=None, sr: int = PAPER_SR, window: float = 2.0, hop: float = 0.5,
+                   batch_size: int = 64) -> np.ndarray:
+    """The input's side of the rhythm probe: what the spectrogram itself does under a sweep, window by window.
+
+    For each ``window``-second window every ``hop`` seconds (the windows :func:`rhythm_run` embeds), the mean and
+    the standard deviation over time of every spectrogram bin; each row is shifted to start at 0, so that
+    :func:`regime_change` reads the features as it reads activations.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        The signal at ``sr`` (e.g. :func:`neuralogram.signals.impulse_train_sweep`).
+    spec : torch.nn.Module, optional
+        The spectrogram: :class:`neuralogram.spectral.LinearSpectrogram` (the paper's) by default; pass another
+        window or hop to see the input's change move.
+    sr : int
+        Sample rate (Hz).
+    window, hop : float
+        Window length and hop (s).
+
+    Returns
+    -------
+    np.ndarray [shape=(2 x bins, windows)]
+        Rows ``0 .. bins - 1``: the mean over time; rows ``bins ..``: the standard deviation.
+
+    Book: ``book/09_rhythm.ipynb``.
+    """
+    import torch
+
+    from ..spectral import LinearSpectrogram
+
+    y = np.asarray(y, dtype=np.float32)
+    check_positive(window, "window")
+    check_positive(hop, "hop")
+    n_w, n_h = int(round(window * sr)), int(round(hop * sr))
+    if y.ndim != 1 or y.size < n_w:
+        raise ValueError(f"y must be a 1-D signal of at least one window ({n_w} samples), got shape {y.shape}")
+    spec = LinearSpectrogram() if spec is None else spec
+    starts = np.arange(0, y.size - n_w + 1, n_h)
+    feats = []
+    with torch.no_grad():
+        for a in range(0, len(starts), batch_size):
+            S = spec(torch.stack([torch.from_numpy(y[s:s + n_w]) for s in starts[a:a + batch_size]]))
+            feats.append(torch.cat([S.mean(-1), S.std(-1)], 1).numpy())
+    F = np.concatenate(feats).T
+    return F - F.min(1, keepdims=True)
 
 
 def _two_segment(Z: np.ndarray, min_size: int) -> tuple[int, float]:

@@ -9,7 +9,8 @@ separate these differences". This module turns the maps into numbers, for four r
     the network's embedding (globally pooled conv5_4, E numbers);
 ``random-init``
     the same architecture with fresh weights and batch-norm statistics re-estimated on crops of the synthetic
-    stand-in corpus (:func:`neuralogram.probes.baseline.random_init_model`): what the architecture gives without learning;
+    stand-in corpus (:func:`neuralogram.probes.baseline.random_init_model`): what the architecture gives without
+    learning;
 ``mfcc``
     20 MFCCs of the same 8 kHz window (40 mel bands, 10 ms hop), their mean and standard deviation over time:
     a classic "bag of frames" baseline that, like the network's global pooling, discards the order of the frames;
@@ -232,8 +233,8 @@ def semantics_compare(model, info=None, *, wordset=None, representations=tuple(R
     return {r: semantics_probe(model, info, wordset=wordset, representation=r, **kw) for r in representations}
 
 
-def metrics_table(results: dict, keys=tuple(METRICS)) -> str:
-    """A plain-text table of the probe's numbers: one row per metric (with its chance level), one column per result.
+def metrics_table(results: dict, keys=tuple(METRICS), *, markdown: bool = False) -> str:
+    """A table of the probe's numbers: one row per metric (with its chance level), one column per result.
 
     Rows that are NaN in every column (speaker kind, when the word set does not label it) are left out.
 
@@ -241,21 +242,32 @@ def metrics_table(results: dict, keys=tuple(METRICS)) -> str:
     ----------
     results : dict
         ``{column title: semantics_probe result}``.
+    keys : sequence of str
+        The metrics (keys of :data:`METRICS`), in row order.
+    markdown : bool
+        A Markdown table (for ``IPython.display.Markdown``: it wraps on a narrow page) instead of fixed-width text.
 
     Book: ``book/11_semantics.ipynb``.
     """
     if not results:
         raise ValueError("results is empty")
     cols = list(results)
-    w = max(12, *(len(c) for c in cols))
-    lines = [f"{'':48s}" + "".join(f"{c:>{w + 1}s}" for c in cols) + f"{'chance':>9s}"]
+    rows = []
     for key in keys:
         label, chance_key = METRICS[key]
         if all(np.isnan(float(results[c][key])) for c in cols):
             continue                      # e.g. speaker kind, unknown for real recordings
-        vals = "".join(f"{float(results[c][key]):>{w + 1}.3f}" for c in cols)
         ch = float(results[cols[0]][chance_key]) if chance_key else float("nan")
-        lines.append(f"{label:48s}{vals}{'' if np.isnan(ch) else f'{ch:9.3f}'}")
+        rows.append((label, [float(results[c][key]) for c in cols], ch))
+    if markdown:
+        lines = ["| | " + " | ".join(cols) + " | chance |", "|:--" + "|--:" * (len(cols) + 1) + "|"]
+        lines += [f"| {label} | " + " | ".join(f"{v:.3f}" for v in vals) + f" | {'' if np.isnan(ch) else f'{ch:.3f}'} |"
+                  for label, vals, ch in rows]
+        return "\n".join(lines)
+    w = max(12, *(len(c) for c in cols))
+    lines = [f"{'':48s}" + "".join(f"{c:>{w + 1}s}" for c in cols) + f"{'chance':>9s}"]
+    lines += [f"{label:48s}" + "".join(f"{v:>{w + 1}.3f}" for v in vals) + ("" if np.isnan(ch) else f"{ch:9.3f}")
+              for label, vals, ch in rows]
     return "\n".join(lines)
 
 
