@@ -7,6 +7,7 @@ from neuralogram import signals
 from neuralogram.model import ModelConfig, NeuralogramNet
 from neuralogram.probes import cache as _cache
 from neuralogram.probes.baseline import random_init_model, reestimate_batchnorm
+from neuralogram.probes import pitch
 from neuralogram.probes.pitch import peak_order, pitch_metrics, pitch_probe, pitch_run
 from neuralogram.probes.rhythm import PATTERNS, beat_pattern, pattern_probe, regime_change, rhythm_probe
 
@@ -274,7 +275,16 @@ def test_probe_widgets_recompute(tmp_path, tiny_corpus, monkeypatch):
     run, rc, _, _ = rb.last_result
     assert np.isclose(run["rates"][0], 1 / (0.1 + (0.001 - 0.1) * 1.0 / 30))  # first window centred at 1 s
     # its rate axis: round rates inside the sweep, at the times the sweep reaches them, in time order
-    pos, labels = widgets._rate_ticks(run["times"], run["rates"])
+    import matplotlib.pyplot as plt
+
+    from neuralogram.viz.plotting import rate_axis
+
+    _, ax = plt.subplots()
+    sec = rate_axis(ax, run["times"], run["rates"])
+    pos, labels = list(sec.get_xticks()), [t.get_text() for t in sec.get_xticklabels()]
+    plt.close("all")
+    with pytest.raises(ValueError, match="matching"):
+        rate_axis(ax, run["times"], run["rates"][1:])
     # (windows centred from 1 s to 29 s: 10.3 Hz to 232 Hz)
     assert labels == ["20", "30", "50", "100", "200"] and np.all(np.diff(pos) > 0)
     assert np.allclose([1 / (0.1 + (0.001 - 0.1) * t / 30) for t in pos], [20, 30, 50, 100, 200], rtol=1e-6)
@@ -287,10 +297,10 @@ def test_probe_widgets_recompute(tmp_path, tiny_corpus, monkeypatch):
     f = np.r_[np.linspace(4000, 1, 9), np.linspace(1, 4000, 9)]
     N = np.zeros((4, 18))
     N[0, [4, 13]], N[1, [0, 17]], N[2, [8, 9]], N[3, 3] = 1.0, 2.0, 0.5, 0.01     # row 3: not active
-    Z, freqs = widgets._held_out_sort(dict(N=N, freqs=f, down=np.arange(18) < 9), "up")
+    Z, freqs = pitch.held_out_view(dict(N=N, freqs=f, down=np.arange(18) < 9), "up")
     assert np.all(np.diff(freqs) > 0) and np.array_equal(Z, np.eye(9)[[0, 4, 8]])
     N[0, 13] = 0.0                   # dimension 0 now peaks on the down sweep only: still sorted by it
-    Z, _ = widgets._held_out_sort(dict(N=N, freqs=f, down=np.arange(18) < 9), "up")
+    Z, _ = pitch.held_out_view(dict(N=N, freqs=f, down=np.arange(18) < 9), "up")
     assert np.array_equal(Z[1], np.zeros(9)) and Z[0, 0] == 1 and Z[2, 8] == 1
 
 

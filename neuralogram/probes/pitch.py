@@ -19,7 +19,8 @@ from .cache import cached_arrays, model_key
 from ..transform import neuralogram
 from .common import from_floor, spearman
 
-__all__ = ["PITCH_DEFAULTS", "pitch_run", "pitch_metrics", "pitch_probe", "pitch_compare", "peak_order"]
+__all__ = ["PITCH_DEFAULTS", "pitch_run", "pitch_metrics", "pitch_probe", "pitch_compare", "peak_order",
+           "held_out_view"]
 
 #: The full probe: 120 s chirp (60 s down, 60 s up), 2 s windows every 0.25 s -> 473 embeddings.
 PITCH_DEFAULTS = dict(duration=120.0, f_high=4000.0, f_low=1.0, window=2.0, hop=0.25)
@@ -227,3 +228,41 @@ def pitch_compare(model, info=None, *, corpus=None, seed: int = 0, layer=None, c
     from .baseline import compare_with_twin
 
     return compare_with_twin(pitch_probe, model, info, corpus=corpus, twin_seed=seed, layer=layer, cache=cache, **params)
+
+
+def held_out_view(run: dict, sweep: str = "up", *, active_threshold: float = 0.1):
+    """One sweep of a chirp run, its active dimensions sorted on the *other* sweep: a diagonal that is evidence.
+
+    Sorted by where they peak on the sweep that is shown, any dimensions whose peaks are spread draw a diagonal,
+    tuned or not; sorted by the frequency at which they peak on the other sweep, a diagonal means each dimension
+    lights up again where it peaked before (the picture of ``pitch_metrics``' Spearman down / up).
+
+    Parameters
+    ----------
+    run : dict
+        A :func:`pitch_run` result (``N``, ``freqs``, ``down``).
+    sweep : {"up", "down"}
+        The sweep to show.
+    active_threshold : float
+        Active dimensions: whole-chirp peak above this fraction of the strongest's.
+
+    Returns
+    -------
+    (Z, freqs) or (None, None)
+        ``Z`` (active, columns): each active dimension on the shown sweep divided by its peak there, rows from the
+        lowest peak frequency on the other sweep up; ``freqs`` (Hz), increasing. ``(None, None)`` if none is active.
+
+    Book: ``book/08_embedding_size.ipynb``.
+    """
+    if sweep not in ("up", "down"):
+        raise ValueError(f"sweep must be 'up' or 'down', got {sweep!r}")
+    N, f, down = np.asarray(run["N"]), np.asarray(run["freqs"]), np.asarray(run["down"], bool)
+    pk = N.max(1)
+    act = np.flatnonzero(pk > active_threshold * pk.max()) if pk.max() > 0 else np.array([], int)
+    if act.size == 0:
+        return None, None
+    show, other = (np.flatnonzero(down), np.flatnonzero(~down))[:: 1 if sweep == "down" else -1]
+    show = show[np.argsort(f[show], kind="stable")]
+    f_other = f[other[N[act][:, other].argmax(1)]]
+    A = N[act[np.argsort(f_other, kind="stable")]][:, show]
+    return A / np.maximum(A.max(1, keepdims=True), 1e-12), f[show]

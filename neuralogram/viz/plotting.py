@@ -260,6 +260,42 @@ def neuralogram_show(N, times, *, ax=None, order=None, n_active: int | None = No
     return _label(ax, im, xlabel, ylabel, title, colorbar and (cbar_label or ""))
 
 
+def rate_axis(ax, times, rates, *, marks=(1, 2, 5, 10, 20, 30, 50, 100, 200, 500, 1000), label: str = "rate (Hz)"):
+    """Add a top axis of rates (Hz) to a plot drawn against time, for a sweep whose rate is not linear in time.
+
+    The ticks are the ``marks`` inside the sweep's range, placed at the times the sweep reaches them, interpolated
+    in the period ``1 / rate`` (linear in time for the book's impulse sweeps, so exact there). A locator in rate
+    units would pile the ticks up where the rate climbs fastest.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        Drawn against ``times`` (s).
+    times, rates : array-like [shape=(T,)]
+        Window centres (s) and the sweep's rate (Hz) at each.
+
+    Returns
+    -------
+    The secondary axis.
+
+    Book: ``book/09_rhythm.ipynb`` and ``book/13_audioset_net.ipynb``.
+    """
+    times, rates = np.asarray(times, float), np.asarray(rates, float)
+    if times.shape != rates.shape or times.ndim != 1 or times.size < 2 or not np.all(rates > 0):
+        raise ValueError(f"times and rates must be matching 1-D arrays of positive rates, got {times.shape}, "
+                         f"{rates.shape}")
+    keep = [r for r in marks if rates.min() <= r <= rates.max()]
+    period = 1 / rates
+    k = np.argsort(period)
+    sec = ax.secondary_xaxis("top")
+    sec.set_xticks([float(np.interp(1 / r, period[k], times[k])) for r in keep], [f"{r:g}" for r in keep])
+    sec.set_xlabel(label)
+    return sec
+
+
+__all__ += ["rate_axis"]
+
+
 def neuralogram_figure(N, times, *, S=None, spec_times=None, sr: int = PAPER_SR, hop_length: int = 80, order=None,
                        n_active: int | None = None, title: str | None = None, fig=None, figsize=(10, 6.5),
                        height_ratios=(1, 1.3)):

@@ -12,7 +12,7 @@ from .. import signals
 from ..audio import PAPER_SR
 from ..checkpoints import DEFAULT_MODEL
 from .live import cached_model, live_figure, model_controls, slider
-from .plotting import neuralogram_show
+from .plotting import neuralogram_show, rate_axis
 
 __all__ = ["pitch_widget", "size_widget", "rhythm_widget", "pattern_widget", "timbre_widget", "semantics_widget",
            "band_widget"]
@@ -99,23 +99,6 @@ def pitch_widget(*, default_model: str = DEFAULT_MODEL):
                        figsize=(10, 5.5), autoplay=False)
 
 
-def _held_out_sort(run, sweep):
-    """A chirp run's active dimensions (whole-chirp peak above a tenth of the strongest: the size table's
-    definition) on the ``sweep`` ("up" or "down"), each scaled to its peak there, sorted by the frequency at which
-    it peaks on the *other* sweep (so a diagonal is evidence of tuning, not drawn by the sorting), lowest first.
-    Returns ``(Z, freqs)`` with the frequencies in increasing order, or ``(None, None)`` when none is active."""
-    N, f, down = np.asarray(run["N"]), np.asarray(run["freqs"]), np.asarray(run["down"], bool)
-    pk = N.max(1)
-    act = np.flatnonzero(pk > 0.1 * pk.max()) if pk.max() > 0 else np.array([], int)
-    if act.size == 0:
-        return None, None
-    show, other = (np.flatnonzero(down), np.flatnonzero(~down))[:: 1 if sweep == "down" else -1]
-    show = show[np.argsort(f[show], kind="stable")]
-    f_other = f[other[N[act][:, other].argmax(1)]]
-    A = N[act[np.argsort(f_other, kind="stable")]][:, show]
-    return A / np.maximum(A.max(1, keepdims=True), 1e-12), f[show]
-
-
 def size_widget():
     """Chirp responses of every shipped embedding size side by side (``book/08_embedding_size.ipynb``).
 
@@ -162,7 +145,7 @@ def size_widget():
         axes = np.atleast_1d(axes)
         other = "up" if sweep == "down" else "down"
         for k, (ax, (E, run, met)) in enumerate(zip(axes, out)):
-            Z, freqs = _held_out_sort(run, sweep)
+            Z, freqs = pitch.held_out_view(run, sweep)
             if Z is None:
                 ax.set_title(f"E = {E}: no active dimension")
                 continue
@@ -176,16 +159,6 @@ def size_widget():
 
     return live_figure(controls, compute, draw, title="Embedding size: the chirp response of each shipped model",
                        figsize=(12, 4.5))
-
-
-def _rate_ticks(times, rates):
-    """Ticks for a rate axis over a sweep whose rate is not linear in time: round rates within the sweep, placed
-    at the times the sweep reaches them (a locator in rate units piles them up where the rate climbs fastest)."""
-    times, rates = np.asarray(times, float), np.asarray(rates, float)
-    marks = [r for r in (1, 2, 5, 10, 20, 30, 50, 100, 200, 500, 1000) if rates.min() <= r <= rates.max()]
-    period = 1 / rates                       # linear in time for the book's sweeps: interpolate in it
-    k = np.argsort(period)
-    return [float(np.interp(1 / r, period[k], times[k])) for r in marks], [f"{r:g}" for r in marks]
 
 
 def rhythm_widget(*, default_model: str = DEFAULT_MODEL):
@@ -223,9 +196,7 @@ def rhythm_widget(*, default_model: str = DEFAULT_MODEL):
         t_cp = np.interp(np.log(rc["rate"]), np.log(run["rates"]), run["times"]) if np.isfinite(rc["rate"]) else None
         if t_cp is not None:
             ax0.axvline(t_cp, color="c", ls="--")
-        sec = ax0.secondary_xaxis("top")
-        sec.set_xticks(*_rate_ticks(run["times"], run["rates"]))
-        sec.set_xlabel("rate (Hz)")
+        rate_axis(ax0, run["times"], run["rates"])
         ax0.set_xlabel("time (s)")
         pk = run["N"].max(1)
         act = pk > 0.1 * pk.max()
