@@ -152,8 +152,8 @@ def test_calibrate_real_model_fits_on_standin_clips_and_ships_by_the_rule(tiny_c
         calibrate_real_model(out)
     with pytest.raises(ValueError, match="no such file"):
         calibrate_real_model(out, standin=tmp_path / "missing.h5")
-    other = _relabel(tiny_corpus, tmp_path / "other.h5", ["High", "Mid", "Low"], [2, 1, 0])
-    with pytest.raises(ValueError, match="not the first"):
+    other = _relabel(tiny_corpus, tmp_path / "other.h5", ["High", "New", "Low"], [2, None, 0])
+    with pytest.raises(ValueError, match=r"\['/m/High', '/m/Low', '/m/New'\] are not in the model"):
         calibrate_real_model(out, standin=other)
     before = read_checkpoint(out)["state_dict"]
 

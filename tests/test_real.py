@@ -521,6 +521,13 @@ def test_probe_end_to_end_on_fixtures(tiny_real, tiny_corpus):
     st = rw.standin_logits(model, info, store=store)
     assert st["logits"].shape == (len(store), 5) and st["targets"][:, 3:].sum() > 0
     assert st["targets"][:, :3].sum() == 0                                   # labels mapped by id
+    ev = rw.standin_logits(model, info, store=store, split="eval", cache=False)   # one split's clips
+    rows_ = store.indices("eval")
+    assert 0 < len(rows_) < len(store) and ev["logits"].shape == (len(rows_), 5)
+    np.testing.assert_allclose(ev["logits"], st["logits"][rows_], atol=1e-5)
+    np.testing.assert_array_equal(ev["targets"], st["targets"][rows_])
+    with pytest.raises(ValueError, match="split must be"):
+        rw.standin_logits(model, info, store=store, split="test", cache=False)
     rows = rw.summary_rows([r], rw.mfcc_baseline())
     assert rows[0]["model"] == "tiny" and rows[-1]["labels"] == 50
     assert rw.trained_on_real({"train": {"real_data": ["ESC-50"]}}) and not rw.trained_on_real({})

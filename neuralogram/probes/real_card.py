@@ -167,30 +167,6 @@ def _shipped_temperature(report: dict) -> float:
     return float(report["temperature"]) if report["ece_after_2fold"] < report["ece_before"] else 1.0
 
 
-def _standin_logits(model, mids, store, *, progress: bool = False):
-    """Raw logits of ``model`` on the stand-in corpus's eval clips (centred 2 s crops) and their labels in the
-    model's label space (which starts with the stand-in's labels)."""
-    import torch
-
-    from ..data.store import CropDataset
-
-    n = len(store.label_mids)
-    if list(store.label_mids) != list(mids)[:n]:
-        raise ValueError(f"{store.path.name}: its labels are not the first {n} of the model's label space")
-    ev = CropDataset(store, split="eval", random_crop=False)
-    if len(ev) < 4:
-        raise ValueError(f"{store.path.name}: {len(ev)} eval clips; a two-fold calibration check needs at least 4")
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for a in tqdm(range(0, len(ev), 64), desc="stand-in eval crops", disable=not progress):
-            out.append(model(torch.stack([ev[j][0] for j in range(a, min(a + 64, len(ev)))])).double().numpy())
-    Z = np.concatenate(out)
-    Y = np.zeros(Z.shape, bool)
-    Y[:, :n] = store.labels[ev.idx].astype(bool)
-    return Z, Y
-
-
 def _calibration_lines(cal: dict, all_pairs: dict) -> list:
     """The card's "Calibration" section."""
     T, Tf = cal["temperature"], cal["fitted_temperature"]
@@ -263,6 +239,7 @@ def calibrate_real_model(model_path, *, standin=None, progress: bool = False) ->
     from ..calibration import apply_temperature, calibration_report, out_of_set
     from ..checkpoints import load_model, read_checkpoint, save_checkpoint
     from ..data.standin.corpus import standin_corpus
+    from .real_world import standin_logits
 
     model_path = Path(model_path)
     ckpt = read_checkpoint(model_path)
@@ -277,7 +254,15 @@ def calibrate_real_model(model_path, *, standin=None, progress: bool = False) ->
     store = PackedStore(standin)
     model, info = load_model(model_path)
     model.temperature = 1.0
-    Z, Y = _standin_logits(model, info["label_mids"], store, progress=progress)
+    lost = sorted(set(store.label_mids) - set(info["label_mids"]))
+    if lost:
+        raise ValueError(f"{store.path.name}: labels {lost} are not in the model's label space; calibrate on the "
+                         "stand-in corpus the model's mixed corpus was built from")
+    if len(store.indices("eval")) < 4:
+        raise ValueError(f"{store.path.name}: {len(store.indices('eval'))} eval clips; a two-fold calibration "
+                         "check needs at least 4")
+    r = standin_logits(model, info, store=store, split="eval", cache=False, progress=progress)
+    Z, Y = r["logits"].astype(np.float64), r["targets"].astype(bool)
     top = calibration_report(Z, Y, loss=model.loss, objective="top")
     all_pairs = calibration_report(Z, Y, loss=model.loss, objective="all")
     T = _shipped_temperature(top)

@@ -320,8 +320,10 @@ def real_targets(clips, label_mids, *, ancestors: bool = False) -> np.ndarray:
     return Y
 
 
-def standin_logits(model, info=None, *, store=None, cache: bool = True) -> dict:
-    """Logits and targets of stand-in clips the model never saw: the centred 2 s of every clip of ``store``.
+def standin_logits(model, info=None, *, store=None, split: str | None = None, cache: bool = True,
+                   progress: bool = False) -> dict:
+    """Logits and targets of stand-in clips the model never saw: the centred 2 s of every clip of ``store`` (or of
+    one of its splits).
 
     Parameters
     ----------
@@ -330,7 +332,12 @@ def standin_logits(model, info=None, *, store=None, cache: bool = True) -> dict:
     store : PackedStore, optional
         Default: the probes' stand-in corpus (``probes.baseline.default_corpus()``: 200 clips of seed 123; the
         shipped models were trained on seed 0), every clip of which is held out.
+    split : {None, "train", "eval"}
+        Every clip of ``store`` (``None``) or one of its splits (``PackedStore.indices``): a model trained on
+        ``store`` itself never saw its ``"eval"`` clips (what ``probes.real_card`` calibrates on).
     cache : bool
+    progress : bool
+        A progress bar over the clips.
 
     Returns
     -------
@@ -345,18 +352,21 @@ def standin_logits(model, info=None, *, store=None, cache: bool = True) -> dict:
         from .baseline import default_corpus
 
         store = default_corpus()
+    rows = store.indices(split)
     mids = list(info["label_mids"])
     index = {m: i for i, m in enumerate(mids)}
-    Y = np.zeros((len(store), len(mids)), np.float32)
-    for i in range(len(store)):
+    Y = np.zeros((len(rows), len(mids)), np.float32)
+    for r, i in enumerate(rows):
         for k in np.flatnonzero(store.labels[i]):
             if store.label_mids[k] in index:
-                Y[i, index[store.label_mids[k]]] = 1
+                Y[r, index[store.label_mids[k]]] = 1
     W = int(round(_CONTEXT * store.sr))
 
     def compute():
+        from tqdm.auto import tqdm
+
         crops = []
-        for i in range(len(store)):
+        for i in tqdm(rows, desc="stand-in clips", disable=not progress):
             x = store.clip(i)
             x = np.pad(x, (0, max(0, W - x.size)))
             a = (x.size - W) // 2
@@ -368,6 +378,8 @@ def standin_logits(model, info=None, *, store=None, cache: bool = True) -> dict:
         return np.concatenate(_batched_logits(crops, model, hop=_CONTEXT))
 
     params = dict(model=info["hash"], data="standin", corpus=store.path.name, n=len(store), version=VERSION)
+    if split is not None:
+        params["split"] = split
     path = cache_dir("probes") / f"real-standin-{param_hash(params)}.npz"
     if cache and path.is_file():
         with np.load(path) as z:
