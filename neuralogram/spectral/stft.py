@@ -13,8 +13,9 @@ from ..audio import PAPER_SR, as_audio, check_positive, check_sr, to_model_rate
 __all__ = ["linear_spectrogram", "LinearSpectrogram", "PAPER_SR", "PAPER_N_FFT",
            "PAPER_WIN_LENGTH", "PAPER_HOP_LENGTH"]
 
-#: The paper's input: 8 kHz audio (:data:`neuralogram.audio.PAPER_SR`), 30 ms Hann window (240 samples) in a
-#: 256-point FFT, 10 ms hop (80 samples).
+#: The paper's input: 8 kHz audio (:data:`neuralogram.audio.PAPER_SR`), a 30 ms window (240 samples), 10 ms hop
+#: (80 samples), 129 bins. The Hann shape and the 256-point FFT (the window zero-padded) are the book's choices for
+#: what the paper leaves unsaid (chapter 2).
 PAPER_N_FFT = 256
 PAPER_WIN_LENGTH = 240
 PAPER_HOP_LENGTH = 80
@@ -23,7 +24,8 @@ LOG_FLOOR = 1e-6
 
 
 class LinearSpectrogram(nn.Module):
-    """The paper's log-power linear spectrogram as a torchaudio-style ``nn.Module``.
+    """The network's input: a log-power linear spectrogram with the paper's rate, window, hop and 129 bins, as a
+    torchaudio-style ``nn.Module`` (the Hann window, zero-padded FFT and log floor are the book's choices).
 
     Input ``(..., n)`` samples at ``sr`` (8 kHz by default), output ``(..., n_fft // 2 + 1, n // hop_length)``:
     frame ``m`` is centred on sample ``m * hop_length`` (the signal is zero-padded by ``n_fft // 2`` on both
@@ -305,7 +307,8 @@ def stft(y, *, n_fft: int = PAPER_N_FFT, hop_length: int | None = None, win_leng
 
 
 def log_power(S, *, log_floor: float = LOG_FLOOR) -> torch.Tensor:
-    """The paper's magnitude compression: ``log(S + log_floor)`` of a power spectrogram ``S`` (natural log).
+    """The book's magnitude compression: ``log(S + log_floor)`` of a power spectrogram ``S`` (natural log; the paper
+    does not say how it compressed its spectrograms).
 
     Book: ``book/02_stft.ipynb``.
     """
