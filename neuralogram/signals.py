@@ -1,9 +1,10 @@
 """Probe signals of the paper, built sample by sample with their known trajectories.
 
-Every sinusoid here uses the cosine convention ``y[n] = A cos(2 pi phi(n / sr) + phase)`` (as librosa's
-``tone``/``chirp`` and ``scipy.signal.chirp`` do), where ``phi`` is the exact integral of the instantaneous
-frequency, so chirps have no clicks. With a cosine, a tone exactly at the Nyquist frequency ``sr / 2`` samples to
-``A (-1)^n`` instead of the all-zero sequence a sine would give.
+Every sinusoid here uses the cosine convention ``y[n] = A cos(2 pi phi(n / sr) + phase)`` (as
+``scipy.signal.chirp`` does), where ``phi`` is the exact integral of the instantaneous frequency, so chirps have no
+clicks. With a cosine, a tone exactly at the Nyquist frequency ``sr / 2`` samples to ``A (-1)^n`` instead of the
+all-zero sequence a sine would give. librosa's ``tone`` and ``chirp`` differ: without a phase they use
+``phi = -pi / 2`` (librosa 0.11), a sine, silent at exactly ``sr / 2``; pass ``phi=0`` to match these signals.
 
 Signals built here:
 
