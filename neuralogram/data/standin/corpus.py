@@ -5,8 +5,11 @@ format as AudioSet (:mod:`neuralogram.data.store`).
 Each clip mixes 1 to 3 *sources*; a source is one instrument part (SoundFont), one speaker (espeak-ng), or one
 synthesised class (:mod:`neuralogram.data.standin.synth`), and carries one or more AudioSet labels (a violin part is
 "Violin, fiddle" and "Music"; a woman's voice is "Speech" and "Female speech, woman speaking"). Every clip is
-made from its own random generator seeded by ``(seed, clip index)``, so the corpus is reproducible to the byte
-and any clip can be regenerated alone. Every tenth clip is held out for evaluation.
+made from its own random generator seeded by ``(seed, clip index)``, so the corpus is reproducible to the byte.
+:func:`make_clip` regenerates any clip's labels and sources alone, and the audio of any clip without speech;
+espeak-ng's voices also depend on what the same process said before, so :func:`regenerate_clip` replays the
+clip's block in a fresh process, as :func:`generate_standin` made it. Every tenth clip is held out for
+evaluation.
 
 The generated file is cached under ``$NEURALOGRAM_CACHE/corpora`` with a name that hashes the parameters and
 the source code of the generators, so a change to either makes a new corpus instead of reusing a stale one.
@@ -30,8 +33,8 @@ from ...cache import cache_dir, param_hash
 from ..store import Clip, write_store
 from . import soundfont, speech, synth
 
-__all__ = ["LABELS", "SOURCES", "label_names", "label_mids", "make_clip", "generate_standin", "standin_corpus",
-           "standin_path"]
+__all__ = ["LABELS", "SOURCES", "label_names", "label_mids", "make_clip", "regenerate_clip", "generate_standin",
+           "standin_corpus", "standin_path"]
 
 #: AudioSet display name -> machine id, for every label the stand-in uses (as in class_labels_indices.csv)
 LABELS = {
@@ -165,6 +168,39 @@ def _make_block(seed: int, start: int, stop: int, clip_seconds: float):
         audio, labels, _ = make_clip(seed, i, clip_seconds=clip_seconds)
         out.append((np.round(np.clip(audio, -1.0, 32767 / 32768) * 32768).astype(np.int16), labels))
     return out
+
+
+def _replay(seed: int, start: int, index: int, clip_seconds: float):
+    """Clips ``start..index`` in order, as :func:`_make_block` makes them in its fresh process; the last one."""
+    for i in range(start, index + 1):
+        out = make_clip(seed, i, clip_seconds=clip_seconds)
+    return out
+
+
+def regenerate_clip(seed: int, index: int, *, clip_seconds: float = 4.0):
+    """Clip ``index`` of the corpus with seed ``seed``, exactly as :func:`generate_standin` makes it, without
+    the corpus file.
+
+    :func:`make_clip` alone gives every clip's labels and sources, and the audio of every clip without speech.
+    A clip with speech also depends on what espeak-ng said earlier in the same process (its wave generator
+    keeps state from one utterance to the next: the pitch-flutter phase, the gain control, the breath noise),
+    and :func:`generate_standin` makes clips ``b..b+BLOCK-1`` one after the other in a fresh process. So for a
+    clip with speech this function replays its block up to it in a fresh process: up to ``BLOCK`` clips, as long
+    as generating them (about 10 s for the last clip of a block of 4 s clips, on one core).
+
+    Returns
+    -------
+    audio, labels, sources
+        As :func:`make_clip`; the store holds ``audio`` rounded to 16 bits.
+
+    Book: ``book/04_data.ipynb``.
+    """
+    audio, labels, sources = make_clip(seed, index, clip_seconds=clip_seconds)
+    if all(s["family"] != "speech" for s in sources):
+        return audio, labels, sources
+    start = int(index) - int(index) % BLOCK               # the block generate_standin makes it in
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_replay, seed, start, int(index), clip_seconds).result()
 
 
 def generate_standin(path, *, n_clips: int = 4000, seed: int = 0, clip_seconds: float = 4.0,
