@@ -93,6 +93,11 @@ def pitch_widget(*, default_model: str = DEFAULT_MODEL):
                          f"salience {met['salience']:.2f} | Spearman down/up {met['spearman_down_up']:.2f} | width "
                          f"{met['tuning_width']:.2f} | on {met['on_fraction']:.2f} | ridge R² {met['ridge_r2']:.2f} | "
                          f"{cease}", **kw)
+        # the frequency panel gets an invisible colour bar as wide as the neuralogram's, so that both panels
+        # share one time axis (without it the top panel is wider and its 10 s is not the image's 10 s)
+        from matplotlib.cm import ScalarMappable
+
+        fig.colorbar(ScalarMappable(), ax=ax0, pad=0.01).ax.set_visible(False)
         fig.tight_layout()
 
     return live_figure(controls, compute, draw, audio=lambda r: r[2], title="Pitch probe: the down-up chirp",
