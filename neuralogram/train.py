@@ -24,7 +24,8 @@ from .checkpoints import checkpoint_path, export_model, read_checkpoint, save_ch
 from .model import ModelConfig, NeuralogramNet, count_flops, loss_fn
 from .data.store import CropDataset, PackedStore, balanced_sampler
 
-__all__ = ["train", "batch_augment", "evaluate", "average_precision", "mean_average_precision", "chance_map", "write_card"]
+__all__ = ["train", "batch_augment", "evaluate", "average_precision", "mean_average_precision", "chance_map",
+           "random_ranking_map", "write_card"]
 
 
 # ---------------------------------------------------------------------------------------------- metrics
@@ -58,7 +59,23 @@ def mean_average_precision(scores, labels) -> float:
 
 
 def chance_map(labels: np.ndarray) -> float:
-    """The mAP a random ranking gets in expectation: the mean prevalence of each class with positives.
+    """The mAP of a constant output: the mean prevalence of each class with positives.
+
+    A score that is the same for every clip ties them all, and its average precision is then the class's
+    prevalence (the fraction of clips on which the class is present). The model cards and :func:`evaluate` report
+    this as ``chance_mAP``. It is **not** what a random ranking gets in expectation: that is higher, much higher for
+    classes with few positives (one positive among 20 clips: prevalence 0.05, random ranking 0.18), and tends to the
+    prevalence only as the number of clips grows. See :func:`random_ranking_map`.
+
+    Parameters
+    ----------
+    labels : np.ndarray [shape=(n_clips, n_classes)]
+        Multi-hot labels (0/1 or bool).
+
+    Returns
+    -------
+    float
+        The mean over the classes with at least one positive of ``labels[:, c].mean()``.
 
     Book: ``book/05_model.ipynb``.
     """
@@ -67,9 +84,65 @@ def chance_map(labels: np.ndarray) -> float:
     return float(prev[labels.any(0)].mean())
 
 
+def random_ranking_map(labels: np.ndarray, *, per_class: bool = False):
+    """The expected average precision of a random ranking, exactly: the chance level a model must beat.
+
+    A model whose scores carry no information ranks the clips of each class in a random order (every order
+    equally likely; random scores without ties do this). For a class with ``k`` positives among ``n`` clips its
+    expected average precision is
+
+    ``E[AP] = (H_n + (k - 1) / (n - 1) * (n - H_n)) / n``, with ``H_n = 1 + 1/2 + ... + 1/n``
+
+    (rank ``r`` holds a positive with probability ``k / n``; given that, the other ``r - 1`` ranks above it hold
+    ``(r - 1)(k - 1)/(n - 1)`` positives on average, so the precision there is ``(1 + (r - 1)(k - 1)/(n - 1)) / r``;
+    AP averages it over the ``k`` positives). With one positive it is ``H_n / n`` (0.18 for ``n = 20``), with every
+    clip positive 1, and as ``n`` grows at a fixed prevalence it tends to the prevalence ``k / n``, which is what a
+    constant output gets (:func:`chance_map`). Classes without a positive are left out, as in
+    :func:`mean_average_precision`.
+
+    Parameters
+    ----------
+    labels : np.ndarray [shape=(n_clips, n_classes)]
+        Multi-hot labels (0/1 or bool).
+    per_class : bool
+        If True, return each class's expected AP (NaN for a class without positives) instead of their mean.
+
+    Returns
+    -------
+    float or np.ndarray [shape=(n_classes,)]
+        The expected mAP of a random ranking (the mean over classes with positives), or the per-class values.
+
+    Examples
+    --------
+    >>> labels = np.zeros((20, 2), dtype=int); labels[0, 0] = 1; labels[:, 1] = 1
+    >>> random_ranking_map(labels, per_class=True).round(4)
+    array([0.1799, 1.    ])
+
+    Book: ``book/05_model.ipynb``.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ValueError(f"labels must be (n_clips, n_classes), got shape {labels.shape}")
+    n = labels.shape[0]
+    k = (labels != 0).sum(0).astype(np.float64)
+    ap = np.full(labels.shape[1], np.nan)
+    if n:
+        h_n = float(np.sum(1.0 / np.arange(1, n + 1)))
+        # (k - 1) / (n - 1) is 0 when k = 1, also for n = 1
+        slope = (k - 1) / (n - 1) if n > 1 else np.zeros_like(k)
+        has = k > 0
+        ap[has] = (h_n + slope[has] * (n - h_n)) / n
+    if per_class:
+        return ap
+    return float(np.nanmean(ap)) if np.isfinite(ap).any() else float("nan")
+
+
 @torch.no_grad()
 def evaluate(model: NeuralogramNet, dataset: CropDataset, *, batch_size: int = 64, device="cpu") -> dict:
-    """Loss, mAP, per-class AP and the chance level of ``model`` on a (fixed-crop) dataset.
+    """Loss, mAP, per-class AP and ``chance_mAP`` of ``model`` on a (fixed-crop) dataset.
+
+    ``chance_mAP`` is :func:`chance_map`, the mAP of a constant output; what a random ranking gets is
+    :func:`random_ranking_map` of the same labels.
 
     Book: ``book/05_model.ipynb``.
     """

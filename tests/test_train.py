@@ -9,7 +9,8 @@ import torch
 
 from neuralogram.checkpoints import export_model, load_model, read_checkpoint, save_checkpoint
 from neuralogram.data.store import CropDataset, PackedStore
-from neuralogram.train import average_precision, batch_augment, chance_map, mean_average_precision, train
+from neuralogram.train import (average_precision, batch_augment, chance_map, mean_average_precision,
+                              random_ranking_map, train)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,6 +24,66 @@ def test_average_precision_known_values():
     ap = average_precision(worst, labels)
     assert ap[0] == pytest.approx((1 / 3 + 2 / 4) / 2)   # positives ranked 3rd and 4th
     assert chance_map(labels) == pytest.approx((0.5 + 0.25) / 2)
+
+
+def _ap_of_random_orders(y, n_draws, rng):
+    """The AP of ``n_draws`` uniformly random orders of the 0/1 vector ``y`` (vectorised)."""
+    import numpy as np
+    order = np.argsort(rng.random((n_draws, len(y))), axis=1)
+    hits = y[order]                                                   # (draws, n): positives in rank order
+    precision = np.cumsum(hits, axis=1) / np.arange(1, len(y) + 1)
+    return (precision * hits).sum(1) / y.sum()
+
+
+def test_random_ranking_map_matches_shuffles_and_edge_cases():
+    import itertools
+    import numpy as np
+    rng = np.random.default_rng(0)
+    n = 20
+    labels = np.zeros((n, 7), dtype=int)
+    for c, k in enumerate((1, 2, 3, 5, 10, 19)):          # column 6 has no positive: left out
+        labels[rng.choice(n, k, replace=False), c] = 1
+    expected = random_ranking_map(labels, per_class=True)
+    assert np.isnan(expected[6]) and np.isfinite(expected[:6]).all()
+    # the vectorised AP is the package's (sklearn's) AP for random scores without ties
+    scores = rng.random((n, 7))
+    for c in range(6):
+        y_sorted = labels[np.argsort(-scores[:, c]), c]
+        prec = np.cumsum(y_sorted) / np.arange(1, n + 1)
+        assert (prec * y_sorted).sum() / y_sorted.sum() == pytest.approx(average_precision(scores, labels)[c])
+    # the mean over many seeded shuffles: 40,000 orders per class, standard error <= 0.0013
+    for c in range(6):
+        ap = _ap_of_random_orders(labels[:, c], 40_000, np.random.default_rng(100 + c))
+        assert abs(ap.mean() - expected[c]) < 4 * ap.std() / np.sqrt(len(ap)) + 1e-9, (c, ap.mean(), expected[c])
+        assert abs(ap.mean() - expected[c]) < 0.005
+    # the mAP: the mean over the classes with positives, far above the constant output's (the prevalence)
+    assert random_ranking_map(labels) == pytest.approx(expected[:6].mean())
+    assert random_ranking_map(labels) > chance_map(labels) + 0.05
+    # chance_map is the constant output's mAP (every clip tied), as its docstring says
+    assert mean_average_precision(np.zeros((n, 7)), labels) == pytest.approx(chance_map(labels))
+    # mAP of random scores through the package's metric: 300 seeded draws, within 4 standard errors
+    draws = [mean_average_precision(np.random.default_rng(s).random((n, 7)), labels) for s in range(300)]
+    assert abs(np.mean(draws) - random_ranking_map(labels)) < 4 * np.std(draws) / np.sqrt(len(draws))
+    # exact on a small case: all 5! orders of 2 positives among 5
+    y = np.array([1, 1, 0, 0, 0])
+    aps = []
+    for perm in itertools.permutations(range(5)):
+        hits = y[list(perm)]
+        aps.append((np.cumsum(hits) / np.arange(1, 6) * hits).sum() / 2)
+    assert random_ranking_map(y[:, None]) == pytest.approx(np.mean(aps), abs=1e-12)
+    # edge cases: one positive (H_n / n), every clip positive (1), a single clip, no positives at all
+    one = np.zeros((20, 1)); one[3] = 1
+    assert random_ranking_map(one) == pytest.approx(sum(1 / r for r in range(1, 21)) / 20)
+    assert random_ranking_map(one) == pytest.approx(0.1799, abs=1e-4)    # against chance_map's 0.05
+    assert random_ranking_map(np.ones((20, 3))) == pytest.approx(1.0)
+    assert random_ranking_map(np.ones((1, 1))) == pytest.approx(1.0)
+    assert np.isnan(random_ranking_map(np.zeros((5, 2))))
+    # bool labels as 0/1; and at many clips it tends to the prevalence (chance_map)
+    assert random_ranking_map(labels.astype(bool)) == pytest.approx(random_ranking_map(labels))
+    big = np.zeros((100_000, 1)); big[:10_000] = 1
+    assert random_ranking_map(big) == pytest.approx(chance_map(big), abs=2e-3)
+    with pytest.raises(ValueError):
+        random_ranking_map(np.ones(5))
 
 
 def test_training_learns_and_resume_is_bit_identical(tiny_corpus, tmp_path):
