@@ -239,7 +239,9 @@ def test_rhythm_and_pattern_probe_tiny(specs):
 
 
 # ------------------------------------------------------------------ widgets (the interactive probes)
-def test_probe_widgets_recompute(tmp_path, tiny_corpus, monkeypatch):
+@pytest.fixture
+def tiny_widget_model(tmp_path, tiny_corpus, monkeypatch):
+    """A random tiny model shipped as ``vgg19-e16-tiny`` in a models folder the widgets read, and the widgets."""
     pytest.importorskip("ipywidgets")
     import matplotlib
 
@@ -256,6 +258,38 @@ def test_probe_widgets_recompute(tmp_path, tiny_corpus, monkeypatch):
     monkeypatch.setenv("NEURALOGRAM_MODELS", str(tmp_path))
     monkeypatch.setenv("NEURALOGRAM_PROBE_CORPUS", str(tiny_corpus))
     monkeypatch.setattr(live, "_MODELS", {})
+    return widgets
+
+
+def test_pitch_widget_panels_aligned(tiny_widget_model, monkeypatch):
+    """The frequency panel shares the neuralogram's time axis (chapter 7's cold review)."""
+    import matplotlib.pyplot as plt
+
+    widgets = tiny_widget_model
+
+    def drawn(controls, compute, draw, *, figsize=(9, 4.5), **_):   # the widget's figure, kept open
+        fig = plt.figure(figsize=figsize)
+        draw(compute(**{k: w.value for k, w in controls.items()}), fig)
+        fig.canvas.draw()
+        return fig
+
+    monkeypatch.setattr(widgets, "live_figure", drawn)
+    fig = widgets.pitch_widget(default_model="vgg19-e16-tiny")
+    try:
+        visible = [ax for ax in fig.axes if ax.get_visible()]
+        freq_ax, image_ax = visible[0], visible[1]           # the chirp's frequency, then the neuralogram
+        assert freq_ax.get_ylabel() == "f (Hz)" and image_ax.images
+        a, b = freq_ax.get_position(), image_ax.get_position()
+        np.testing.assert_allclose([a.x0, a.x1], [b.x0, b.x1], atol=1e-3)
+        np.testing.assert_allclose(freq_ax.get_xlim(), image_ax.get_xlim())
+    finally:
+        plt.close(fig)
+
+
+def test_probe_widgets_recompute(tiny_widget_model, monkeypatch):
+    from neuralogram.viz import live
+
+    widgets, cfg = tiny_widget_model, ModelConfig(**TINY)
     monkeypatch.setattr("neuralogram.checkpoints.DEFAULT_FAMILY", "tiny")   # the size widget shows one family
     box = widgets.pitch_widget(default_model="vgg19-e16-tiny")
     run, met, (y, sr), _, view, _ = box.last_result

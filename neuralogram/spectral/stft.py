@@ -91,7 +91,8 @@ def linear_spectrogram(y, *, sr: int, target_sr: int = PAPER_SR, n_fft: int = PA
     sr : int
         Sample rate of ``y`` in Hz; ``y`` is resampled to ``target_sr`` (anti-aliased) first.
     target_sr, n_fft, win_length, hop_length : int
-        Analysis parameters; the defaults are the paper's (8 kHz, 256-point FFT, 30 ms Hann, 10 ms hop).
+        Analysis parameters; the defaults are the paper's rate, window length and hop (8 kHz, 30 ms, 10 ms) in the
+        book's 256-point FFT of a Hann window.
 
     Returns
     -------
